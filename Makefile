@@ -1,0 +1,37 @@
+# One entry point for developer habits. Everything runs inside .venv, created on first use.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: venv demo test lint unit integration bench clean
+
+$(STAMP): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+demo: $(STAMP)  ## run the whole system on the bundled real data (dashboard on :8000)
+	$(BIN)/flowcast up
+
+lint: $(STAMP)  ## ruff + mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy flowcast producers stream models api
+
+test: lint  ## lint, then every test (unit and integration, real broker and Redis)
+	$(BIN)/python -m pytest
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -m "not integration and not browser and not faults"
+
+bench: $(STAMP)  ## benchmarks, JSON results under bench-results/
+	@mkdir -p bench-results
+	$(BIN)/flowcast bench pipeline --records 50000 --json bench-results/pipeline.json
+	$(BIN)/flowcast bench api --seconds 10 --connections 50 --json bench-results/api.json
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache bench-results

@@ -1,0 +1,139 @@
+"""The ``flowcast`` command line: one console script, one sub-command per job.
+
+Each command parses its options, builds the `Settings` once and hands them to the module that
+does the work; heavy imports happen inside the command so ``flowcast --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from flowcast.settings import get_settings
+
+app = typer.Typer(
+    help="Flowcast: streaming next-hour traffic forecasts for the Paris road counters.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(help="Benchmarks that write JSON results.", no_args_is_help=True)
+app.add_typer(bench_app, name="bench")
+
+PathsArg = Annotated[
+    list[Path],
+    typer.Argument(
+        help="OpenData files (portal CSV export, historical CSV, API JSON; plain or .gz)",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+    ),
+]
+
+
+@app.command()
+def up(
+    speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = 3600.0,
+) -> None:
+    """Start the embedded stack (broker, Redis, worker, gateway) and replay the bundled data."""
+    from flowcast.up import run_up
+
+    run_up(get_settings(), speed=speed)
+
+
+@app.command()
+def replay(
+    paths: PathsArg,
+    speed: Annotated[
+        str, typer.Option(help="'max', or simulated seconds per real second (3600 = 1 h/s)")
+    ] = "max",
+    start: Annotated[
+        str | None, typer.Option(help="skip readings before this date (YYYY-MM-DD, UTC)")
+    ] = None,
+    days: Annotated[int | None, typer.Option(min=1, help="replay this many days from --start")] = None,
+    sensors: Annotated[
+        str | None, typer.Option(help="comma-separated sensor ids to keep (default: all)")
+    ] = None,
+) -> None:
+    """Replay OpenData records into Kafka as simulated days."""
+    from producers.replay_command import run_replay
+
+    raise typer.Exit(
+        run_replay(
+            get_settings(),
+            paths,
+            speed=speed,
+            start=date.fromisoformat(start) if start else None,
+            days=days,
+            sensors=frozenset(s.strip() for s in sensors.split(",") if s.strip())
+            if sensors
+            else None,
+        )
+    )
+
+
+@app.command()
+def worker() -> None:
+    """Run one stream worker (configured by FLOWCAST_* environment variables)."""
+    from stream.worker import run_worker
+
+    run_worker(get_settings())
+
+
+@app.command()
+def api() -> None:
+    """Run one gateway (REST, WebSocket, dashboard) on FLOWCAST_API_PORT."""
+    from api.server import run_api
+
+    run_api(get_settings())
+
+
+@app.command()
+def evaluate(
+    paths: PathsArg,
+    report: Annotated[Path, typer.Option(help="where to write the JSON report")],
+    score_from: Annotated[
+        str | None, typer.Option(help="score forecasts for hours from this date (UTC)")
+    ] = None,
+    score_to: Annotated[
+        str | None, typer.Option(help="score forecasts for hours before this date (UTC)")
+    ] = None,
+) -> None:
+    """Run the online core in-process over files with honest 1-hour delayed labels."""
+    from models.evaluate import run_evaluate
+
+    run_evaluate(paths, report, score_from=score_from, score_to=score_to)
+
+
+@bench_app.command("pipeline")
+def bench_pipeline(
+    records: Annotated[int, typer.Option(min=100, help="how many real readings to push")] = 50_000,
+    json_path: Annotated[Path, typer.Option("--json", help="where to write the result")] = Path(
+        "bench-pipeline.json"
+    ),
+    workers: Annotated[int, typer.Option(min=1, help="stream workers in the group")] = 1,
+) -> None:
+    """End-to-end benchmark: broker → worker → Redis, against the in-process core."""
+    from flowcast.bench.pipeline import run_pipeline_bench
+
+    run_pipeline_bench(get_settings(), records=records, json_path=json_path, workers=workers)
+
+
+@bench_app.command("api")
+def bench_api(
+    seconds: Annotated[float, typer.Option(min=1, help="duration of each phase")] = 10.0,
+    connections: Annotated[int, typer.Option(min=1, help="concurrent HTTP connections")] = 50,
+    json_path: Annotated[Path, typer.Option("--json", help="where to write the result")] = Path(
+        "bench-api.json"
+    ),
+) -> None:
+    """Gateway load benchmark on loopback (latest forecast vs a bare constant endpoint)."""
+    from flowcast.bench.api import run_api_bench
+
+    run_api_bench(get_settings(), seconds=seconds, connections=connections, json_path=json_path)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,170 @@
+"""The two records every part of Flowcast exchanges: `Reading` in, `Forecast` out.
+
+Both are plain frozen dataclasses with a JSON form (``to_json`` / ``from_json``) used on
+Kafka topics and in Redis. Timestamps are timezone-aware UTC datetimes on the hour.
+
+>>> r = Reading("4264", datetime(2022, 6, 17, 14, tzinfo=UTC), 1120.0, 49.9,
+...             TrafficState.SATURATED, ArcState.OPEN, "example")
+>>> Reading.from_json(r.to_json()) == r
+True
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+HOUR_SECONDS = 3600
+
+
+class TrafficState(enum.StrEnum):
+    """Traffic state as published (`etat_trafic`), derived by the city from occupancy."""
+
+    UNKNOWN = "unknown"
+    FLUID = "fluid"
+    PRE_SATURATED = "pre_saturated"
+    SATURATED = "saturated"
+    BLOCKED = "blocked"
+
+
+class ArcState(enum.StrEnum):
+    """State of the road arc (`etat_barre` / "Etat arc")."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    INVALID = "invalid"
+    UNKNOWN = "unknown"
+
+
+def parse_utc(text: str) -> datetime:
+    """Parse an ISO-8601 timestamp with offset (or ``Z``) into an aware UTC datetime."""
+    value = datetime.fromisoformat(text)
+    if value.tzinfo is None:
+        raise ValueError(f"timestamp without offset: {text!r}")
+    return value.astimezone(UTC)
+
+
+def format_utc(value: datetime) -> str:
+    """``2022-06-17T14:00:00Z``: the wire form of every timestamp."""
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def hour_index(value: datetime) -> int:
+    """Hours since the Unix epoch: the integer clock the online core runs on."""
+    return int(value.timestamp()) // HOUR_SECONDS
+
+
+def hour_start(index: int) -> datetime:
+    """Inverse of :func:`hour_index`."""
+    return datetime.fromtimestamp(index * HOUR_SECONDS, tz=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One normalised hourly count of one sensor (arc ``iu_ac``)."""
+
+    sensor_id: str
+    ts: datetime
+    flow: float | None
+    occupancy: float | None
+    traffic_state: TrafficState
+    arc_state: ArcState
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["ts"] = format_utc(self.ts)
+        data["traffic_state"] = self.traffic_state.value
+        data["arc_state"] = self.arc_state.value
+        return data
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Reading:
+        """Build from the wire form; raises ``KeyError``/``ValueError``/``TypeError`` if malformed."""
+        return cls(
+            sensor_id=str(data["sensor_id"]),
+            ts=parse_utc(data["ts"]),
+            flow=_optional_float(data.get("flow")),
+            occupancy=_optional_float(data.get("occupancy")),
+            traffic_state=TrafficState(data.get("traffic_state", "unknown")),
+            arc_state=ArcState(data.get("arc_state", "unknown")),
+            source=str(data.get("source", "")),
+        )
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Reading:
+        data = orjson.loads(raw)
+        if not isinstance(data, dict):
+            raise TypeError("a reading must be a JSON object")
+        return cls.from_dict(data)
+
+
+@dataclass(frozen=True, slots=True)
+class Forecast:
+    """The forecast flow of one sensor for hour ``ts`` made from data up to ``observed_ts``."""
+
+    sensor_id: str
+    ts: datetime
+    observed_ts: datetime
+    flow: float
+    flow_low: float
+    flow_high: float
+    model: str
+    model_version: str
+    produced_at: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("ts", "observed_ts", "produced_at"):
+            data[key] = format_utc(data[key])
+        return data
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(self.to_dict())
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Forecast:
+        return cls(
+            sensor_id=str(data["sensor_id"]),
+            ts=parse_utc(data["ts"]),
+            observed_ts=parse_utc(data["observed_ts"]),
+            flow=float(data["flow"]),
+            flow_low=float(data["flow_low"]),
+            flow_high=float(data["flow_high"]),
+            model=str(data["model"]),
+            model_version=str(data["model_version"]),
+            produced_at=parse_utc(data["produced_at"]),
+        )
+
+    @classmethod
+    def from_json(cls, raw: bytes | str) -> Forecast:
+        return cls.from_dict(orjson.loads(raw))
+
+
+def _optional_float(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError(f"expected a number or null, got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A record that could not become a `Reading`, with why and where it came from."""
+
+    reason: str
+    source: str
+    position: str
+    raw: str
+    detail: str = ""
+
+    def to_json(self) -> bytes:
+        return orjson.dumps(asdict(self))

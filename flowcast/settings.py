@@ -1,0 +1,49 @@
+"""One settings object per process, read from ``FLOWCAST_*`` environment variables once.
+
+Inner code never reads the environment: it is handed a `Settings` (or the fields it needs).
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev-secret"})
+
+
+class Settings(BaseSettings):
+    """Configuration of every Flowcast process (worker, gateway, replay, up)."""
+
+    model_config = SettingsConfigDict(env_prefix="FLOWCAST_", extra="ignore", frozen=True)
+
+    environment: Literal["dev", "production"] = "dev"
+    kafka_bootstrap: str | None = Field(
+        default=None, description="host:port of a running Kafka; unset = embedded broker"
+    )
+    redis_url: str | None = Field(default=None, description="redis:// URL; unset = embedded Redis")
+    readings_topic: str = "readings"
+    deadletter_topic: str = "readings.deadletter"
+    forecasts_topic: str = "forecasts"
+    partitions: int = Field(default=8, ge=1)
+    app_id: str = "flowcast"
+    rebalance_timeout_s: float = Field(default=4.0, gt=0)
+    state_dir: Path = Path(".flowcast")
+    mlflow_uri: str | None = Field(default=None, description="tracking URI; unset = local folder")
+    history_hours: int = Field(default=24 * 14, ge=1)
+    api_host: str = "127.0.0.1"
+    api_port: int = 8000
+    admin_user: str = "admin"
+    admin_password: str | None = None
+    jwt_secret: str | None = None
+    jwt_expiry_minutes: int = 60
+    worker_metrics_port: int = 0
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, built on first use."""
+    return Settings()
