@@ -1,0 +1,49 @@
+"""Per-sensor rolling memory of the recent hours, with gaps kept explicit.
+
+A missing hour is ``None`` (never zero): the ring is reset to ``None`` for every hour skipped.
+
+>>> ring = HourRing(size=4)
+>>> ring.put(10, 100.0); ring.put(12, 120.0)
+>>> ring.get(12), ring.get(11), ring.get(10), ring.get(9)
+(120.0, None, 100.0, None)
+"""
+
+from __future__ import annotations
+
+
+class HourRing:
+    """The values of the last ``size`` hours, indexed by epoch hour."""
+
+    __slots__ = ("last_hour", "size", "values")
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.values: list[float | None] = [None] * size
+        self.last_hour: int | None = None
+
+    def put(self, hour: int, value: float | None) -> None:
+        """Record ``value`` for ``hour`` (hours must come in increasing order)."""
+        last = self.last_hour
+        if last is not None:
+            if hour <= last:
+                raise ValueError(f"hour {hour} is not after {last}")
+            for skipped in range(last + 1, min(hour, last + 1 + self.size)):
+                self.values[skipped % self.size] = None
+        self.values[hour % self.size] = value
+        self.last_hour = hour
+
+    def get(self, hour: int) -> float | None:
+        """Value of ``hour``, or ``None`` if missing or older than the ring."""
+        last = self.last_hour
+        if last is None or hour > last or hour <= last - self.size:
+            return None
+        return self.values[hour % self.size]
+
+    def recent(self, end_hour: int, count: int) -> list[float]:
+        """The available values among the ``count`` hours ending at ``end_hour``."""
+        out = []
+        for hour in range(end_hour - count + 1, end_hour + 1):
+            value = self.get(hour)
+            if value is not None:
+                out.append(value)
+        return out
