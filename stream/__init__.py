@@ -1,0 +1,1 @@
+"""Stream workers: a Faust agent runs the online core on the ``readings`` topic."""

@@ -1,0 +1,128 @@
+"""Pure batch logic of a worker: decode raw Kafka records, run the core, collect the outputs.
+
+No I/O here: the Faust agent hands in raw (key, value, timestamp) triples, and the Redis sink
+writes what `BatchOutput` holds. A record that cannot be decoded, or that the core rejects,
+becomes a `DeadLetter`; the batch carries on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from flowcast.records import DeadLetter, Forecast, Reading, format_utc, hour_index
+from models.core import ForecastCore
+
+
+@dataclass(frozen=True, slots=True)
+class RawRecord:
+    """One Kafka record as the agent saw it."""
+
+    key: bytes | None
+    value: bytes | None
+    timestamp_ms: int | None
+    position: str  # "topic/partition@offset"
+
+
+@dataclass(slots=True)
+class BatchOutput:
+    """Everything one batch produced, grouped for one Redis transaction."""
+
+    forecasts: list[Forecast] = field(default_factory=list)
+    latest: dict[str, Forecast] = field(default_factory=dict)
+    history: dict[str, list[tuple[int, bytes]]] = field(default_factory=dict)
+    last_reading: dict[str, Reading] = field(default_factory=dict)
+    touched: set[str] = field(default_factory=set)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    duplicates: int = 0
+    processed: int = 0
+    scored_errors: dict[str, list[float]] = field(default_factory=dict)
+    newest_timestamp_ms: dict[str, int] = field(default_factory=dict)
+
+
+def decode(raw: RawRecord, source: str) -> Reading | DeadLetter:
+    """A `Reading` from a raw record, or a `DeadLetter` saying why not."""
+    text = raw.value.decode("utf-8", "replace") if raw.value is not None else ""
+    try:
+        if raw.value is None:
+            raise ValueError("empty message")
+        reading = Reading.from_json(raw.value)
+    except (ValueError, TypeError, KeyError, orjson.JSONDecodeError) as exc:
+        return DeadLetter(_reason(exc), source, raw.position, text[:2000], str(exc)[:500])
+    if raw.key is not None and raw.key.decode("utf-8", "replace") != reading.sensor_id:
+        detail = f"key {raw.key!r} != sensor_id {reading.sensor_id!r}"
+        return DeadLetter("key_mismatch", source, raw.position, text[:2000], detail)
+    return reading
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, orjson.JSONDecodeError):
+        return "bad_json"
+    if isinstance(exc, KeyError):
+        return "missing_field"
+    return "bad_value"
+
+
+def decode_batch(
+    records: list[RawRecord], source: str
+) -> list[tuple[RawRecord, Reading | DeadLetter]]:
+    """Decode every record of a batch (the sink loads the states of the sensors it names)."""
+    return [(raw, decode(raw, source)) for raw in records]
+
+
+def run_batch(
+    core: ForecastCore, decoded: list[tuple[RawRecord, Reading | DeadLetter]], source: str
+) -> BatchOutput:
+    """Process a decoded batch in order through the core; never raises for one bad record."""
+    out = BatchOutput()
+    for raw, item in decoded:
+        if isinstance(item, DeadLetter):
+            out.dead_letters.append(item)
+            continue
+        try:
+            _process_one(core, item, raw, out)
+        except Exception as exc:  # a bug must not kill the worker: dead-letter the record
+            out.dead_letters.append(
+                DeadLetter(
+                    "processing_error",
+                    source,
+                    raw.position,
+                    item.to_json().decode(),
+                    f"{type(exc).__name__}: {exc}"[:500],
+                )
+            )
+    return out
+
+
+def _process_one(core: ForecastCore, reading: Reading, raw: RawRecord, out: BatchOutput) -> None:
+    step = core.process(reading)
+    if step.duplicate:
+        out.duplicates += 1
+        return
+    sensor = reading.sensor_id
+    out.processed += 1
+    out.touched.add(sensor)
+    out.last_reading[sensor] = reading
+    if raw.timestamp_ms is not None:
+        out.newest_timestamp_ms[sensor] = raw.timestamp_ms
+    if step.scored is not None or step.observed is not None:
+        entry = history_entry(reading, step.scored)
+        out.history.setdefault(sensor, []).append((hour_index(reading.ts), entry))
+    if step.scored is not None and reading.flow is not None:
+        error = abs(reading.flow - step.scored.flow)
+        out.scored_errors.setdefault(step.scored.model, []).append(error)
+    if step.forecast is not None:
+        out.forecasts.append(step.forecast)
+        out.latest[sensor] = step.forecast
+
+
+def history_entry(reading: Reading, forecast: Forecast | None) -> bytes:
+    """The Redis history member of an hour: what was forecast for it and what was observed."""
+    body: dict[str, Any] = {
+        "ts": format_utc(reading.ts),
+        "forecast": forecast.to_dict() if forecast is not None else None,
+        "observed": reading.flow,
+    }
+    return orjson.dumps(body)

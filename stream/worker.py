@@ -1,0 +1,29 @@
+"""``flowcast worker``: run one stream worker until stopped."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from flowcast.settings import Settings
+
+
+def run_worker(settings: Settings) -> None:
+    """Start a Faust worker on the configured broker and Redis (both must be set)."""
+    if not settings.kafka_bootstrap or not settings.redis_url:
+        sys.exit(
+            "flowcast worker needs FLOWCAST_KAFKA_BOOTSTRAP and FLOWCAST_REDIS_URL "
+            "(`flowcast up` starts the embedded services and sets them for its workers)"
+        )
+    import faust
+    from prometheus_client import start_http_server
+
+    from flowcast.kafka_admin import ensure_topics
+    from stream.app import create_app
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    ensure_topics(settings.kafka_bootstrap, settings)
+    if settings.worker_metrics_port:
+        start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
+    app = create_app(settings, settings.kafka_bootstrap, settings.redis_url)
+    faust.Worker(app, loglevel="INFO", redirect_stdouts=False).execute_from_commandline()
