@@ -1,0 +1,137 @@
+"""``flowcast replay``: files → Kafka as simulated days, with progress and a summary.
+
+Uses ``settings.kafka_bootstrap`` when set; otherwise starts a temporary embedded broker for
+the run (and says so). Exit codes: 0 done, 1 broker/delivery failure, 2 bad input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+
+from rich.console import Console
+
+from flowcast.settings import Settings
+from producers.filters import ReplayFilter
+from producers.formats import UnknownFormatError, iter_raw_records
+from producers.pacing import Pacer, parse_speed
+from producers.publisher import (
+    DEFAULT_DEADLINE_S,
+    ProducerFactory,
+    Publisher,
+    PublishError,
+    broker_retrying,
+    make_kafka_producer,
+)
+from producers.replay_core import ReplayStats, replay
+from producers.replay_view import ProgressObserver, make_progress, summary_table
+
+EXIT_OK = 0
+EXIT_DELIVERY = 1
+EXIT_INPUT = 2
+
+
+@contextmanager
+def kafka_bootstrap(settings: Settings, console: Console) -> Iterator[str]:
+    """The configured broker, or a temporary embedded one for the duration of the run."""
+    if settings.kafka_bootstrap:
+        yield settings.kafka_bootstrap
+        return
+    from flowcast.embedded import EmbeddedKafka
+
+    console.print("FLOWCAST_KAFKA_BOOTSTRAP is not set: starting a temporary embedded broker")
+    with EmbeddedKafka() as broker:
+        console.print(f"embedded broker on {broker.bootstrap} (stopped when the replay ends)")
+        yield broker.bootstrap
+
+
+def create_topics(
+    settings: Settings, bootstrap: str, console: Console, deadline_s: float = DEFAULT_DEADLINE_S
+) -> None:
+    """Create the topics (with their partitions), waiting for an unreachable broker."""
+    from flowcast.kafka_admin import ensure_topics
+
+    try:
+        for attempt in broker_retrying(bootstrap, deadline_s, console.print):
+            with attempt:
+                ensure_topics(bootstrap, settings)
+    except Exception as exc:
+        raise PublishError(
+            f"could not create topics on Kafka broker at {bootstrap} within {deadline_s:.0f} s: "
+            f"{exc}"
+        ) from exc
+
+
+def check_inputs(paths: Sequence[Path]) -> None:
+    """Fail fast, before any broker work, on a file that is not a counts file."""
+    for path in paths:
+        next(iter_raw_records(path), None)
+
+
+def replay_to_kafka(
+    settings: Settings,
+    paths: Sequence[Path],
+    bootstrap: str,
+    *,
+    window: ReplayFilter,
+    pacer: Pacer,
+    console: Console,
+    deadline_s: float = DEFAULT_DEADLINE_S,
+    factory: ProducerFactory | None = None,
+) -> tuple[ReplayStats, int]:
+    """Replay into the broker at ``bootstrap``; returns the accounting and dead letters sent."""
+    publisher = Publisher(
+        bootstrap,
+        readings_topic=settings.readings_topic,
+        deadletter_topic=settings.deadletter_topic,
+        deadline_s=deadline_s,
+        factory=factory or make_kafka_producer,
+        notify=console.print,
+    )
+    with make_progress(console) as progress, publisher:
+        observer = ProgressObserver(progress)
+        stats = replay(paths, publisher.publish, window=window, pacer=pacer, observer=observer)
+        observer.finish(stats)
+    if publisher.counts.readings != stats.published:
+        raise PublishError(
+            f"{stats.published} readings sent but {publisher.counts.readings} acknowledged"
+        )
+    return stats, publisher.counts.dead_letters
+
+
+def run_replay(
+    settings: Settings,
+    paths: Sequence[Path],
+    *,
+    speed: str,
+    start: date | None,
+    days: int | None,
+    sensors: frozenset[str] | None,
+) -> int:
+    """Entry point of ``flowcast replay``; returns the process exit code."""
+    console = Console(stderr=True)
+    try:
+        pacer = Pacer(parse_speed(speed))
+        check_inputs(paths)
+    except (ValueError, OSError) as exc:  # UnknownFormatError is a ValueError
+        console.print(f"[red]cannot replay:[/red] {exc}")
+        return EXIT_INPUT
+    window = ReplayFilter(start=start, days=days, sensors=sensors)
+    try:
+        with kafka_bootstrap(settings, console) as bootstrap:
+            create_topics(settings, bootstrap, console)
+            stats, dead_sent = replay_to_kafka(
+                settings, paths, bootstrap, window=window, pacer=pacer, console=console
+            )
+    except PublishError as exc:
+        console.print(f"[red]replay failed:[/red] {exc}")
+        return EXIT_DELIVERY
+    except UnknownFormatError as exc:
+        console.print(f"[red]cannot replay:[/red] {exc}")
+        return EXIT_INPUT
+    console.print(summary_table(stats, dead_sent))
+    if stats.accounted != stats.read:
+        raise AssertionError(f"records unaccounted for: {stats.accounted} != {stats.read} read")
+    return EXIT_OK
