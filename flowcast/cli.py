@@ -52,7 +52,9 @@ def replay(
     start: Annotated[
         str | None, typer.Option(help="skip readings before this date (YYYY-MM-DD, UTC)")
     ] = None,
-    days: Annotated[int | None, typer.Option(min=1, help="replay this many days from --start")] = None,
+    days: Annotated[
+        int | None, typer.Option(min=1, help="replay this many days from --start")
+    ] = None,
     sensors: Annotated[
         str | None, typer.Option(help="comma-separated sensor ids to keep (default: all)")
     ] = None,
@@ -100,11 +102,14 @@ def evaluate(
     score_to: Annotated[
         str | None, typer.Option(help="score forecasts for hours before this date (UTC)")
     ] = None,
+    candidates: Annotated[
+        str, typer.Option(help="candidate set: 'default', or 'all' (adds the Hoeffding tree)")
+    ] = "default",
 ) -> None:
     """Run the online core in-process over files with honest 1-hour delayed labels."""
     from models.evaluate import run_evaluate
 
-    run_evaluate(paths, report, score_from=score_from, score_to=score_to)
+    run_evaluate(paths, report, score_from=score_from, score_to=score_to, candidates=candidates)
 
 
 @bench_app.command("pipeline")

@@ -6,6 +6,9 @@
   adapts within hours after an abrupt change (at the cost of noisier forecasts in calm times).
 - ``tree``: a Hoeffding tree regressor (quantisation splitter, linear leaves): non-linear
   interactions between hour, occupancy and recent deviations.
+- ``ensemble``: a stacked ensemble: a Huber linear regression (SGD) whose inputs are the
+  other candidates' and the baselines' forecasts (as normalised deviations), learnt online on
+  the same delayed labels; it weighs each forecaster by what it has added lately.
 - ``holt_winters``: additive Holt-Winters on the raw hourly flow with a daily season; missing
   hours are imputed by its own forecast (at most a day), longer gaps restart it.
 """
@@ -14,7 +17,7 @@ from __future__ import annotations
 
 from river import linear_model, optim, time_series, tree
 
-from models.features import Features
+from models.features import CLIP, Features
 from models.interface import Forecaster
 
 TREE_INPUTS = (
@@ -47,6 +50,32 @@ class LinearDeviation:
 
     def learn_one(self, f: Features, y: float) -> None:
         self.model.learn_one(f.z, (y - f.profile) / f.scale)
+
+
+class StackedEnsemble:
+    """Online linear stacking of the other forecasters (a candidate built on candidates)."""
+
+    name = "ensemble"
+
+    def __init__(self, learning_rate: float = 0.03, huber_epsilon: float = 0.5) -> None:
+        self.model = linear_model.LinearRegression(
+            optimizer=optim.SGD(learning_rate),
+            intercept_lr=learning_rate,
+            loss=optim.losses.Huber(epsilon=huber_epsilon),
+        )
+
+    def predict_from(self, f: Features, forecasts: dict[str, float]) -> float:
+        """Combine ``forecasts`` (flows) for ``f``; the inputs are kept on ``f`` for learning."""
+        profile, scale = f.profile, f.scale
+        inputs = {}
+        for name, flow in forecasts.items():
+            value = (flow - profile) / scale
+            inputs[name] = CLIP if value > CLIP else -CLIP if value < -CLIP else value
+        f.stack_inputs = inputs
+        return f.to_flow(self.model.predict_one(inputs))
+
+    def learn_one(self, f: Features, y: float) -> None:
+        self.model.learn_one(f.stack_inputs, (y - f.profile) / f.scale)
 
 
 class TreeDeviation:

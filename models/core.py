@@ -101,13 +101,14 @@ class ForecastCore:
             return None
         scale = pending.features.scale
         counted = self._in_window(hour)
-        predictions = pending.predictions
-        for name in pending.competitors:
-            error = abs(flow - predictions[name]) / scale
-            _decay_into(state.recent_error, name, error)
-            _decay_into(state.recent_sq_error, name, error * error)
-        if counted:
-            for name, predicted in predictions.items():
+        recent = state.recent_error
+        for name, predicted in pending.predictions.items():
+            error = abs(flow - predicted) / scale
+            previous = recent.get(name)
+            recent[name] = (
+                error if previous is None else previous + (error - previous) * ERROR_DECAY
+            )
+            if counted:
                 accumulate(_acc(state, name), flow, predicted)
         served = pending.forecast
         if counted:
@@ -115,8 +116,10 @@ class ForecastCore:
             state.interval_hits[0] += served.flow_low <= flow <= served.flow_high
             state.interval_hits[1] += 1
         state.residuals.add((flow - served.flow) / scale)
+        features = pending.features
         for learner in (*state.candidates, *state.baselines):
-            learner.learn_one(pending.features, flow)
+            learner.learn_one(features, flow)
+        state.ensemble.learn_one(features, flow)
         state.learned += 1
         return served
 
@@ -150,12 +153,11 @@ class ForecastCore:
             return None  # nothing observed yet: no honest forecast to make
         features = self._features(state, hour + 1)
         predictions = {c.name: c.predict_one(features) for c in state.candidates}
-        predictions[ENSEMBLE] = _ensemble(predictions, state.recent_sq_error)
-        competitors = tuple(predictions)
-        champion = _champion(predictions, state.recent_error)
-        served = predictions[champion]
         for baseline in state.baselines:
             predictions[baseline.name] = baseline.predict_one(features)
+        predictions[ENSEMBLE] = state.ensemble.predict_from(features, predictions)
+        champion = _champion(predictions, state.recent_error)
+        served = predictions[champion]
         low, high = state.residuals.bounds()
         forecast = Forecast(
             sensor_id=sensor_id,
@@ -168,7 +170,7 @@ class ForecastCore:
             model_version=CORE_VERSION,
             produced_at=self.clock(),
         )
-        state.pending = Pending(features, predictions, competitors, forecast)
+        state.pending = Pending(features, predictions, forecast)
         return forecast
 
     @staticmethod
@@ -273,19 +275,8 @@ def _acc(state: SensorState, name: str) -> list[float]:
     return acc
 
 
-def _decay_into(averages: dict[str, float], name: str, value: float) -> None:
-    previous = averages.get(name)
-    averages[name] = value if previous is None else previous + (value - previous) * ERROR_DECAY
-
-
-def _ensemble(predictions: dict[str, float], recent_sq_error: dict[str, float]) -> float:
-    """Mean of the candidates weighted by the inverse of their recent squared error."""
-    weights = {name: 1.0 / (recent_sq_error.get(name, 1.0) + 1e-4) for name in predictions}
-    total = sum(weights.values())
-    return sum(predictions[name] * w for name, w in weights.items()) / total
-
-
 def _champion(predictions: dict[str, float], recent_error: dict[str, float]) -> str:
-    """The candidate (or the ensemble) with the lowest recent honest error."""
+    """The forecaster with the lowest recent honest error: a candidate, the ensemble, or a
+    baseline (a sensor is never served worse than a simple rule it could have used)."""
     known = [(recent_error[name], name) for name in predictions if name in recent_error]
     return min(known)[1] if known else ENSEMBLE

@@ -32,6 +32,7 @@ class Features:
     recent_flows: list[float]
     x: dict[str, float] = field(default_factory=dict)
     z: dict[str, float] = field(default_factory=dict)  # x standardised and clipped
+    stack_inputs: dict[str, float] = field(default_factory=dict)  # the ensemble's inputs
 
     def to_flow(self, normalised_deviation: float) -> float:
         """Turn a predicted normalised deviation back into a non-negative flow."""

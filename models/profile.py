@@ -23,7 +23,7 @@ class DayHourProfile:
 
     __slots__ = ("counts", "hour_counts", "hour_means", "level", "means", "min_weight")
 
-    def __init__(self, min_weight: float = 0.15) -> None:
+    def __init__(self, min_weight: float = 0.1) -> None:
         self.min_weight = min_weight
         self.means = [0.0] * (DAY_TYPES * HOURS)
         self.counts = [0] * (DAY_TYPES * HOURS)

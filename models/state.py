@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from flowcast.records import Forecast
 from models.baselines import make_baselines
-from models.candidates import make_candidates
+from models.candidates import StackedEnsemble, make_candidates
 from models.features import Features
 from models.history import HourRing
 from models.interface import Forecaster
@@ -26,7 +26,6 @@ class Pending:
 
     features: Features
     predictions: dict[str, float]  # every candidate, the ensemble, every baseline
-    competitors: tuple[str, ...]  # the names that may be served (candidates and ensemble)
     forecast: Forecast
 
 
@@ -45,8 +44,8 @@ class SensorState:
     scaler: ClippedStandardScaler = field(default_factory=ClippedStandardScaler)
     candidates: list[Forecaster] = field(default_factory=make_candidates)
     baselines: list[Forecaster] = field(default_factory=make_baselines)
+    ensemble: StackedEnsemble = field(default_factory=StackedEnsemble)
     recent_error: dict[str, float] = field(default_factory=dict)
-    recent_sq_error: dict[str, float] = field(default_factory=dict)
     residuals: ResidualQuantiles = field(default_factory=ResidualQuantiles)
     pending: Pending | None = None
     accumulators: dict[str, Accumulator] = field(default_factory=dict)
