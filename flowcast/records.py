@@ -87,7 +87,7 @@ class Reading:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Reading:
-        """Build from the wire form; raises ``KeyError``/``ValueError``/``TypeError`` if malformed."""
+        """Build from the wire form; ``KeyError``, ``ValueError`` or ``TypeError`` if malformed."""
         return cls(
             sensor_id=str(data["sensor_id"]),
             ts=parse_utc(data["ts"]),

@@ -9,6 +9,8 @@
   ``models.core.ForecastCore.export_sensor``), a checkpoint the gateway reads for /predict.
 - ``EVALUATION``: hash sensor_id → JSON of that sensor's metric accumulators per model.
 - ``LAST_READING``: hash sensor_id → latest Reading JSON.
+- ``STATS``: hash of worker counters (``processed``, ``duplicates``, ``dead_letters``), bumped in
+  each batch's transaction: the pipeline's progress, readable without scraping every worker.
 - ``FORECASTS_CHANNEL`` / ``ALERTS_CHANNEL``: pub/sub, one JSON message per forecast / alert.
 """
 
@@ -19,6 +21,7 @@ LATEST = f"{PREFIX}:forecast:latest"
 LAST_READING = f"{PREFIX}:reading:latest"
 EVALUATION = f"{PREFIX}:evaluation"
 STATE = f"{PREFIX}:state"
+STATS = f"{PREFIX}:stats"
 FORECASTS_CHANNEL = f"{PREFIX}:forecasts"
 ALERTS_CHANNEL = f"{PREFIX}:alerts"
 

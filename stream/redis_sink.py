@@ -34,10 +34,19 @@ class RedisSink:
         return {name: blob for name, blob in zip(names, blobs, strict=True) if blob is not None}
 
     async def write(self, out: BatchOutput, core: ForecastCore) -> None:
-        """Everything the batch changed, in one MULTI/EXEC, then its pub/sub messages."""
-        if not out.touched:
-            return
+        """Everything the batch changed, in one MULTI/EXEC, with its pub/sub messages."""
         pipe = self.client.pipeline(transaction=True)
+        for name, count in (
+            ("processed", out.processed),
+            ("duplicates", out.duplicates),
+            ("dead_letters", len(out.dead_letters)),
+        ):
+            if count:
+                pipe.hincrby(redis_keys.STATS, name, count)
+        if not out.touched:
+            if len(pipe):
+                await pipe.execute()
+            return
         sensors = sorted(out.touched)
         pipe.hset(redis_keys.STATE, mapping={s: core.export_sensor(s) for s in sensors})
         pipe.hset(

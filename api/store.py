@@ -1,0 +1,132 @@
+"""Read side of the Redis contract (``flowcast.redis_keys``): thin async adapters, no logic.
+
+Values are returned as parsed JSON dicts in their wire form; a malformed value written by
+someone else is skipped (logged), never turned into a 500.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+
+from flowcast import redis_keys as keys
+
+log = logging.getLogger(__name__)
+
+
+def _parse(raw: bytes | str | None, what: str) -> dict[str, Any] | None:
+    if raw is None:
+        return None
+    try:
+        value = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        log.warning("skipping malformed %s in Redis", what)
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _parse_hash(raw: dict[Any, Any], what: str) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for key, value in raw.items():
+        parsed = _parse(value, what)
+        if parsed is not None:
+            out[_text(key)] = parsed
+    return out
+
+
+class Store:
+    """Everything the gateway reads from (and the few things it deletes in) Redis."""
+
+    def __init__(self, redis: Redis) -> None:
+        self.redis = redis
+
+    async def latest_all(self) -> dict[str, dict[str, Any]]:
+        """sensor_id → latest Forecast (wire form)."""
+        return _parse_hash(await self.redis.hgetall(keys.LATEST), "forecast")
+
+    async def latest_many(self, sensor_ids: list[str]) -> dict[str, dict[str, Any]]:
+        """Latest forecasts of the given sensors (absent ones left out)."""
+        if not sensor_ids:
+            return {}
+        values = await self.redis.hmget(keys.LATEST, sensor_ids)
+        pairs = ((s, _parse(v, "forecast")) for s, v in zip(sensor_ids, values, strict=True))
+        return {s: v for s, v in pairs if v is not None}
+
+    async def latest(self, sensor_id: str) -> dict[str, Any] | None:
+        """Latest forecast of one sensor."""
+        return _parse(await self.redis.hget(keys.LATEST, sensor_id), "forecast")
+
+    async def readings_all(self) -> dict[str, dict[str, Any]]:
+        """sensor_id → last Reading (wire form)."""
+        return _parse_hash(await self.redis.hgetall(keys.LAST_READING), "reading")
+
+    async def reading(self, sensor_id: str) -> dict[str, Any] | None:
+        """Last reading of one sensor."""
+        return _parse(await self.redis.hget(keys.LAST_READING, sensor_id), "reading")
+
+    async def forecast_ids(self) -> set[str]:
+        """Sensors with a latest forecast."""
+        return {_text(k) for k in await self.redis.hkeys(keys.LATEST)}
+
+    async def seen_sensors(self) -> set[str]:
+        """Sensors with a forecast or a reading in Redis."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hkeys(keys.LATEST)
+            pipe.hkeys(keys.LAST_READING)
+            latest, readings = await pipe.execute()
+        return {_text(k) for k in [*latest, *readings]}
+
+    async def is_seen(self, sensor_id: str) -> bool:
+        """Whether Redis knows anything about ``sensor_id``."""
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.hexists(keys.LATEST, sensor_id)
+            pipe.hexists(keys.LAST_READING, sensor_id)
+            pipe.exists(keys.history(sensor_id))
+            found = await pipe.execute()
+        return any(found)
+
+    async def history(self, sensor_id: str, hours: int) -> list[dict[str, Any]]:
+        """Entries of the newest ``hours`` hours of the sensor's history, oldest first.
+
+        The window ends at the newest stored hour (replays run in simulated time).
+        """
+        newest = await self.redis.zrevrange(keys.history(sensor_id), 0, 0, withscores=True)
+        if not newest:
+            return []
+        top = int(newest[0][1])
+        raw: list[Any] = await self.redis.zrangebyscore(
+            keys.history(sensor_id), top - hours + 1, top
+        )
+        return [e for e in (_parse(r, "history entry") for r in raw) if e is not None]
+
+    async def evaluation(self) -> dict[str, dict[str, Any]]:
+        """sensor_id → that sensor's metric accumulators."""
+        return _parse_hash(await self.redis.hgetall(keys.EVALUATION), "evaluation")
+
+    async def state(self, sensor_id: str) -> bytes | None:
+        """The sensor's core state checkpoint."""
+        value = await self.redis.hget(keys.STATE, sensor_id)
+        return value.encode() if isinstance(value, str) else value
+
+    async def states(self, sensor_ids: list[str]) -> dict[str, bytes]:
+        """State checkpoints of the given sensors (absent ones left out)."""
+        if not sensor_ids:
+            return {}
+        values = await self.redis.hmget(keys.STATE, sensor_ids)
+        pairs = zip(sensor_ids, values, strict=True)
+        return {s: v if isinstance(v, bytes) else v.encode() for s, v in pairs if v is not None}
+
+    async def reset_sensor(self, sensor_id: str) -> dict[str, bool]:
+        """Delete the sensor's state checkpoint and latest forecast."""
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.hdel(keys.STATE, sensor_id)
+            pipe.hdel(keys.LATEST, sensor_id)
+            state, latest = await pipe.execute()
+        return {"state": bool(state), "latest": bool(latest)}
