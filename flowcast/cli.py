@@ -77,11 +77,19 @@ def replay(
 
 
 @app.command()
-def worker() -> None:
+def worker(
+    track: Annotated[
+        bool | None,
+        typer.Option(
+            "--track/--no-track", help="log to MLflow (default: FLOWCAST_WORKER_TRACKING)"
+        ),
+    ] = None,
+) -> None:
     """Run one stream worker (configured by FLOWCAST_* environment variables)."""
     from stream.worker import run_worker
 
-    run_worker(get_settings())
+    settings = get_settings()
+    run_worker(settings, track=settings.worker_tracking if track is None else track)
 
 
 @app.command()
@@ -105,11 +113,25 @@ def evaluate(
     candidates: Annotated[
         str, typer.Option(help="candidate set: 'default', or 'all' (adds the Hoeffding tree)")
     ] = "default",
+    track: Annotated[
+        bool,
+        typer.Option(
+            "--track/--no-track", help="record the run in MLflow and register a core version"
+        ),
+    ] = True,
 ) -> None:
     """Run the online core in-process over files with honest 1-hour delayed labels."""
     from models.evaluate import run_evaluate
 
-    run_evaluate(paths, report, score_from=score_from, score_to=score_to, candidates=candidates)
+    run_evaluate(
+        paths,
+        report,
+        score_from=score_from,
+        score_to=score_to,
+        candidates=candidates,
+        track=track,
+        settings=get_settings(),
+    )
 
 
 @bench_app.command("pipeline")

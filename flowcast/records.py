@@ -14,6 +14,7 @@ from __future__ import annotations
 import enum
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 import orjson
@@ -49,7 +50,14 @@ def parse_utc(text: str) -> datetime:
 
 
 def format_utc(value: datetime) -> str:
-    """``2022-06-17T14:00:00Z``: the wire form of every timestamp."""
+    """``2022-06-17T14:00:00Z``: the wire form of every timestamp (to the second)."""
+    if value.microsecond == 0:
+        return _format_whole_second(value)  # event hours repeat across sensors: cached
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@lru_cache(maxsize=65_536)
+def _format_whole_second(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
@@ -76,11 +84,15 @@ class Reading:
     source: str
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["ts"] = format_utc(self.ts)
-        data["traffic_state"] = self.traffic_state.value
-        data["arc_state"] = self.arc_state.value
-        return data
+        return {
+            "sensor_id": self.sensor_id,
+            "ts": format_utc(self.ts),
+            "flow": self.flow,
+            "occupancy": self.occupancy,
+            "traffic_state": self.traffic_state.value,
+            "arc_state": self.arc_state.value,
+            "source": self.source,
+        }
 
     def to_json(self) -> bytes:
         return orjson.dumps(self.to_dict())
@@ -121,10 +133,17 @@ class Forecast:
     produced_at: datetime
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        for key in ("ts", "observed_ts", "produced_at"):
-            data[key] = format_utc(data[key])
-        return data
+        return {
+            "sensor_id": self.sensor_id,
+            "ts": format_utc(self.ts),
+            "observed_ts": format_utc(self.observed_ts),
+            "flow": self.flow,
+            "flow_low": self.flow_low,
+            "flow_high": self.flow_high,
+            "model": self.model,
+            "model_version": self.model_version,
+            "produced_at": format_utc(self.produced_at),
+        }
 
     def to_json(self) -> bytes:
         return orjson.dumps(self.to_dict())

@@ -8,9 +8,9 @@ forecast against the later observation (1-hour delayed labels) before learning f
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,14 +19,18 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from flowcast.records import Reading
+from flowcast.settings import Settings, get_settings
 from models.candidates import CANDIDATE_SETS
 from models.core import ForecastCore
 from models.costs import measure_costs
 from models.report_view import summary_table
+from models.tracking import TrackedEvaluation, WeeklyErrors, track_and_print
 from producers.normalise import ReadCounts, iter_normalised
 from producers.ordering import OrderCounts, order_and_dedupe
 
 COST_SAMPLE = 20_000
+WEEK = timedelta(days=7)
+PeriodHook = Callable[[ForecastCore, int], None]  # (core, index of the period just ended)
 
 
 @dataclass
@@ -67,13 +71,22 @@ def evaluate(
     score_to: datetime | None = None,
     candidates: str = "default",
     console: Console | None = None,
+    on_period: PeriodHook | None = None,
+    period: timedelta = WEEK,
 ) -> dict[str, Any]:
-    """Run the pass and return the report (see DESIGN.md for its contract)."""
+    """Run the pass and return the report (see DESIGN.md for its contract).
+
+    ``on_period`` (optional) is called with the core at the end of every ``period`` of event
+    time (counted from the first reading, empty periods skipped) and once after the last one.
+    """
     console = console or Console(stderr=True)
     counts = InputCounts()
     core = ForecastCore(score_from, score_to, candidates=CANDIDATE_SETS[candidates])
+    readings = ordered_readings(paths, counts)
+    if on_period is not None:
+        readings = _with_periods(readings, core, on_period, period)
     started = time.perf_counter()
-    records, core_seconds = _feed(core, ordered_readings(paths, counts), counts, console)
+    records, core_seconds = _feed(core, readings, counts, console)
     seconds = time.perf_counter() - started
     report = core.evaluation_report(records=records, seconds=seconds)
     report["core_records_per_s"] = round(records / core_seconds, 1) if core_seconds else 0.0
@@ -87,6 +100,28 @@ def evaluate(
         ordered_readings(paths, InputCounts()), COST_SAMPLE
     )
     return report
+
+
+def _with_periods(
+    readings: Iterator[Reading], core: ForecastCore, hook: PeriodHook, period: timedelta
+) -> Iterator[Reading]:
+    """Pass ``readings`` through, calling ``hook`` whenever one falls in a later period.
+
+    The consumer processes each reading before asking for the next, so the hook sees the
+    core exactly at the period boundary; the cost is one datetime comparison per reading.
+    """
+    start: datetime | None = None
+    index, end = 0, datetime.max.replace(tzinfo=UTC)
+    for reading in readings:
+        if start is None:
+            start, end = reading.ts, reading.ts + period
+        elif reading.ts >= end:
+            hook(core, index)
+            index = (reading.ts - start) // period
+            end = start + period * (index + 1)
+        yield reading
+    if start is not None:
+        hook(core, index)
 
 
 def _feed(
@@ -124,17 +159,29 @@ def run_evaluate(
     score_from: str | None = None,
     score_to: str | None = None,
     candidates: str = "default",
-) -> None:
-    """The CLI command: evaluate, write the JSON report, print a summary table."""
+    track: bool = True,
+    settings: Settings | None = None,
+) -> TrackedEvaluation | None:
+    """The CLI command: evaluate, write the JSON report, print a summary table.
+
+    With ``track`` (the default) the run is also recorded in MLflow and registered as a
+    ``flowcast-core`` version (see `models.tracking`), which is returned; ``settings`` give
+    the tracking store (default: the process settings).
+    """
     console = Console(stderr=True)
+    weekly = WeeklyErrors() if track else None
     report = evaluate(
         paths,
         score_from=parse_day(score_from),
         score_to=parse_day(score_to),
         candidates=candidates,
         console=console,
+        on_period=weekly,
     )
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))
     console.print(summary_table(report))
     console.print(f"report written to {report_path}")
+    if weekly is None:
+        return None
+    return track_and_print(report, paths, weekly, settings or get_settings(), console)

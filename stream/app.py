@@ -8,7 +8,6 @@ restores each sensor as it was and skips, as duplicates, the records it sees aga
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 import faust
@@ -59,10 +58,9 @@ def create_app(settings: Settings, kafka_bootstrap: str, redis_url: str) -> faus
     runtime = BatchRuntime(RedisSink(client, settings.history_hours), publish, "kafka")
 
     @app.agent(readings, name="forecast")
-    async def forecast_agent(stream: Any) -> AsyncIterator[None]:
+    async def forecast_agent(stream: Any) -> None:
         async for events in stream.take_events(BATCH_MAX, within=BATCH_WITHIN_S):
             await runtime.handle([_raw(event) for event in events])
-            yield None
 
     @app.on_partitions_revoked.connect
     async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:

@@ -61,10 +61,11 @@ class RedisSink:
         if latest:
             pipe.hset(redis_keys.LATEST, mapping=latest)
         for sensor, entries in out.history.items():
+            # the batch holds each of its hours once, in order: clearing their span first makes
+            # a replayed batch rewrite the same entries instead of adding twins
             key = redis_keys.history(sensor)
-            for hour, member in entries:
-                pipe.zremrangebyscore(key, hour, hour)
-                pipe.zadd(key, {member: hour})
+            pipe.zremrangebyscore(key, entries[0][0], entries[-1][0])
+            pipe.zadd(key, {member: hour for hour, member in entries})
             pipe.zremrangebyrank(key, 0, -(self.history_hours + 1))
         for message in latest.values():
             pipe.publish(redis_keys.FORECASTS_CHANNEL, message)

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import redis.exceptions
 
@@ -21,6 +21,9 @@ from stream import metrics
 from stream.batch import BatchOutput, RawRecord, decode_batch, run_batch
 from stream.redis_sink import RedisSink
 
+if TYPE_CHECKING:
+    from models.tracking import WorkerTracker
+
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 5.0
 T = TypeVar("T")
@@ -29,13 +32,24 @@ Publish = Callable[[list[Forecast], list[DeadLetter]], Awaitable[None]]
 
 
 class BatchRuntime:
-    """Holds the worker's core (a cache of its sensors' states) and its sinks."""
+    """Holds the worker's core (a cache of its sensors' states) and its sinks.
 
-    def __init__(self, sink: RedisSink, publish: Publish, source: str) -> None:
+    ``tracker`` (optional, off by default) is fed each batch's counts and errors; it logs
+    to MLflow from its own thread.
+    """
+
+    def __init__(
+        self,
+        sink: RedisSink,
+        publish: Publish,
+        source: str,
+        tracker: WorkerTracker | None = None,
+    ) -> None:
         self.core = ForecastCore()
         self.sink = sink
         self.publish = publish
         self.source = source
+        self.tracker = tracker
 
     def forget_all(self) -> None:
         """Drop every cached state (after a rebalance, Redis holds the truth)."""
@@ -51,6 +65,8 @@ class BatchRuntime:
         await self._with_retries(lambda: self.sink.write(out, self.core))
         await self.publish(out.forecasts, out.dead_letters)
         _record_metrics(out, time.perf_counter() - started)
+        if self.tracker is not None:
+            self.tracker.observe(out, self.core)
         return out
 
     async def _restore_missing(self, sensors: set[str]) -> None:

@@ -8,8 +8,11 @@ import sys
 from flowcast.settings import Settings
 
 
-def run_worker(settings: Settings) -> None:
-    """Start a Faust worker on the configured broker and Redis (both must be set)."""
+def run_worker(settings: Settings, *, track: bool = True) -> None:
+    """Start a Faust worker on the configured broker and Redis (both must be set).
+
+    With ``track`` the worker logs to MLflow from a background thread (`WorkerTracker`).
+    """
     if not settings.kafka_bootstrap or not settings.redis_url:
         sys.exit(
             "flowcast worker needs FLOWCAST_KAFKA_BOOTSTRAP and FLOWCAST_REDIS_URL "
@@ -19,11 +22,19 @@ def run_worker(settings: Settings) -> None:
     from prometheus_client import start_http_server
 
     from flowcast.kafka_admin import ensure_topics
+    from models.tracking import WorkerTracker
     from stream.app import create_app
+    from stream.runtime import BatchRuntime
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     ensure_topics(settings.kafka_bootstrap, settings)
     if settings.worker_metrics_port:
-        start_http_server(settings.worker_metrics_port, addr="127.0.0.1")
+        start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
     app = create_app(settings, settings.kafka_bootstrap, settings.redis_url)
-    faust.Worker(app, loglevel="INFO", redirect_stdouts=False).execute_from_commandline()
+    runtime: BatchRuntime = app.flowcast_runtime  # type: ignore[attr-defined]
+    runtime.tracker = WorkerTracker.for_worker(settings, runtime.core, enabled=track)
+    runtime.tracker.start()
+    try:
+        faust.Worker(app, loglevel="INFO", redirect_stdouts=False).execute_from_commandline()
+    finally:
+        runtime.tracker.close()
