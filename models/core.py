@@ -32,7 +32,7 @@ from models.features import (
     regressor_inputs,
 )
 from models.interface import Forecaster
-from models.metrics import accumulate, new_accumulator
+from models.metrics import accumulate_all
 from models.state import Pending, SensorState, dump_state, load_state
 
 CORE_VERSION = "1.0.0"
@@ -60,7 +60,8 @@ class Step:
 
 
 def _utc_now() -> datetime:
-    return datetime.now(UTC)
+    """Wall clock to the second (the wire format's precision; equal seconds encode once)."""
+    return datetime.now(UTC).replace(microsecond=0)
 
 
 class ForecastCore:
@@ -108,11 +109,10 @@ class ForecastCore:
             recent[name] = (
                 error if previous is None else previous + (error - previous) * ERROR_DECAY
             )
-            if counted:
-                accumulate(_acc(state, name), flow, predicted)
         served = pending.forecast
         if counted:
-            accumulate(_acc(state, CHAMPION), flow, served.flow)
+            accumulate_all(state.accumulators, pending.predictions, flow)
+            accumulate_all(state.accumulators, {CHAMPION: served.flow}, flow)
             state.interval_hits[0] += served.flow_low <= flow <= served.flow_high
             state.interval_hits[1] += 1
         state.residuals.add((flow - served.flow) / scale)
@@ -266,13 +266,6 @@ def _decayed_forecast(
         model_version=CORE_VERSION,
         produced_at=now,
     )
-
-
-def _acc(state: SensorState, name: str) -> list[float]:
-    acc = state.accumulators.get(name)
-    if acc is None:
-        acc = state.accumulators[name] = new_accumulator()
-    return acc
 
 
 def _champion(predictions: dict[str, float], recent_error: dict[str, float]) -> str:

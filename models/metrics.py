@@ -25,14 +25,28 @@ def new_accumulator() -> Accumulator:
 
 def accumulate(acc: Accumulator, y: float, yhat: float) -> None:
     """Fold one scored forecast into ``acc``."""
-    error = y - yhat
-    denominator = abs(y) + abs(yhat)
-    acc[N] += 1.0
-    acc[ABS] += abs(error)
-    acc[SQ] += error * error
-    acc[SUM_Y] += y
-    acc[SUM_Y2] += y * y
-    acc[SMAPE] += 2.0 * abs(error) / denominator if denominator else 0.0
+    accumulate_all({"": acc}, {"": yhat}, y)
+
+
+def accumulate_all(
+    accumulators: dict[str, Accumulator], forecasts: dict[str, float], y: float
+) -> None:
+    """Fold the forecasts of several models for the same observation ``y`` (hot path)."""
+    y2 = y * y
+    abs_y = abs(y)
+    for name, yhat in forecasts.items():
+        acc = accumulators.get(name)
+        if acc is None:
+            acc = accumulators[name] = new_accumulator()
+        error = y - yhat
+        abs_error = abs(error)
+        denominator = abs_y + abs(yhat)
+        acc[N] += 1.0
+        acc[ABS] += abs_error
+        acc[SQ] += error * error
+        acc[SUM_Y] += y
+        acc[SUM_Y2] += y2
+        acc[SMAPE] += 2.0 * abs_error / denominator if denominator else 0.0
 
 
 def merge(accumulators: Iterable[Accumulator]) -> Accumulator:

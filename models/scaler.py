@@ -54,5 +54,24 @@ class ClippedStandardScaler(base.Transformer):
 
     def learn_transform_one(self, x: dict[Any, Any]) -> dict[Any, Any]:
         """``learn_one`` then ``transform_one``, in one pass (the core's hot path)."""
-        self.learn_one(x)
-        return self.transform_one(x)
+        out = {}
+        clip = self.clip
+        stats = self.stats
+        sqrt = math.sqrt
+        for key, value in x.items():
+            s = stats.get(key)
+            if s is None:
+                s = stats[key] = [0.0, 0.0, 0.0]
+            n = s[0] + 1.0
+            s[0] = n
+            delta = value - s[1]
+            mean = s[1] + delta / n
+            s[1] = mean
+            m2 = s[2] + delta * (value - mean)
+            s[2] = m2
+            if m2 <= 0.0:
+                out[key] = 0.0
+                continue
+            z = (value - mean) / sqrt(m2 / n)
+            out[key] = clip if z > clip else -clip if z < -clip else z
+        return out

@@ -8,7 +8,6 @@ becomes a `DeadLetter`; the batch carries on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import orjson
 
@@ -31,7 +30,9 @@ class BatchOutput:
     """Everything one batch produced, grouped for one Redis transaction."""
 
     forecasts: list[Forecast] = field(default_factory=list)
+    forecast_json: list[bytes] = field(default_factory=list)  # beside `forecasts`, encoded once
     latest: dict[str, Forecast] = field(default_factory=dict)
+    latest_json: dict[str, bytes] = field(default_factory=dict)
     history: dict[str, list[tuple[int, bytes]]] = field(default_factory=dict)
     last_reading: dict[str, Reading] = field(default_factory=dict)
     touched: set[str] = field(default_factory=set)
@@ -108,21 +109,31 @@ def _process_one(core: ForecastCore, reading: Reading, raw: RawRecord, out: Batc
     if raw.timestamp_ms is not None:
         out.newest_timestamp_ms[sensor] = raw.timestamp_ms
     if step.scored is not None or step.observed is not None:
-        entry = history_entry(reading, step.scored)
+        scored_json = out.latest_json.get(sensor) if step.scored is out.latest.get(sensor) else None
+        entry = history_entry(reading, step.scored, scored_json)
         out.history.setdefault(sensor, []).append((hour_index(reading.ts), entry))
     if step.scored is not None and reading.flow is not None:
         error = abs(reading.flow - step.scored.flow)
         out.scored_errors.setdefault(step.scored.model, []).append(error)
     if step.forecast is not None:
+        encoded = step.forecast.to_json()
         out.forecasts.append(step.forecast)
+        out.forecast_json.append(encoded)
         out.latest[sensor] = step.forecast
+        out.latest_json[sensor] = encoded
 
 
-def history_entry(reading: Reading, forecast: Forecast | None) -> bytes:
-    """The Redis history member of an hour: what was forecast for it and what was observed."""
-    body: dict[str, Any] = {
-        "ts": format_utc(reading.ts),
-        "forecast": forecast.to_dict() if forecast is not None else None,
-        "observed": reading.flow,
-    }
-    return orjson.dumps(body)
+def history_entry(
+    reading: Reading, forecast: Forecast | None, forecast_json: bytes | None = None
+) -> bytes:
+    """The Redis history member of an hour: what was forecast for it and what was observed.
+
+    ``forecast_json``, when given, is ``forecast.to_json()`` already computed (the hot path
+    encodes each forecast once).
+    """
+    if forecast is None:
+        embedded = b"null"
+    else:
+        embedded = forecast_json if forecast_json is not None else forecast.to_json()
+    head = orjson.dumps({"ts": format_utc(reading.ts)})[:-1]
+    return head + b',"forecast":' + embedded + b',"observed":' + orjson.dumps(reading.flow) + b"}"

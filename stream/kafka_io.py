@@ -15,9 +15,9 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.partitioner import DefaultPartitioner
 
-from flowcast.records import DeadLetter, Forecast
+from flowcast.records import DeadLetter
 from stream import metrics
-from stream.batch import RawRecord
+from stream.batch import BatchOutput, RawRecord
 
 log = logging.getLogger(__name__)
 
@@ -76,6 +76,7 @@ class ForecastPublisher:
         self.dead_letters_topic = dead_letters
         self.partitioner = DefaultPartitioner()
         self.partitions: dict[str, list[int]] = {}
+        self.partition_of: dict[tuple[str, bytes], int] = {}  # murmur2 once per key
 
     async def _partitions(self, topic: str) -> list[int]:
         if topic not in self.partitions:
@@ -89,8 +90,12 @@ class ForecastPublisher:
         partitions = await self._partitions(topic)
         batches: dict[int, Any] = {}
         futures = []
+        partition_of = self.partition_of
         for key, value in messages:
-            partition = self.partitioner(key, partitions, partitions)
+            partition = partition_of.get((topic, key))
+            if partition is None:
+                partition = self.partitioner(key, partitions, partitions)
+                partition_of[(topic, key)] = partition
             batch = batches.get(partition)
             if batch is None:
                 batch = batches[partition] = self.producer.create_batch()
@@ -102,10 +107,12 @@ class ForecastPublisher:
             futures.append(await self.producer.send_batch(batch, topic, partition=partition))
         await asyncio.gather(*futures)
 
-    async def publish(self, forecasts: list[Forecast], letters: list[DeadLetter]) -> None:
-        await self.send(
-            self.forecasts_topic, [(f.sensor_id.encode(), f.to_json()) for f in forecasts]
-        )
+    async def publish(self, out: BatchOutput, letters: list[DeadLetter]) -> None:
+        forecasts = [
+            (f.sensor_id.encode(), encoded)
+            for f, encoded in zip(out.forecasts, out.forecast_json, strict=True)
+        ]
+        await self.send(self.forecasts_topic, forecasts)
         await self.send(
             self.dead_letters_topic, [(d.reason.encode(), d.to_json()) for d in letters]
         )

@@ -57,7 +57,7 @@ class RedisSink:
             redis_keys.LAST_READING,
             mapping={s: r.to_json() for s, r in out.last_reading.items()},
         )
-        latest: dict[Any, Any] = {s: f.to_json() for s, f in out.latest.items()}
+        latest: dict[Any, Any] = dict(out.latest_json)
         if latest:
             pipe.hset(redis_keys.LATEST, mapping=latest)
         for sensor, entries in out.history.items():

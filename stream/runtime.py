@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import redis.exceptions
 
-from flowcast.records import DeadLetter, Forecast
+from flowcast.records import DeadLetter
 from models.core import ForecastCore
 from stream import metrics
 from stream.batch import BatchOutput, RawRecord, decode_batch, run_batch
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 5.0
 T = TypeVar("T")
 
-Publish = Callable[[list[Forecast], list[DeadLetter]], Awaitable[None]]
+Publish = Callable[[BatchOutput, list[DeadLetter]], Awaitable[None]]
 
 
 class BatchRuntime:
@@ -63,7 +63,7 @@ class BatchRuntime:
         )
         out = run_batch(self.core, decoded, self.source)
         await self._with_retries(lambda: self.sink.write(out, self.core))
-        await self.publish(out.forecasts, out.dead_letters)
+        await self.publish(out, out.dead_letters)
         _record_metrics(out, time.perf_counter() - started)
         if self.tracker is not None:
             self.tracker.observe(out, self.core)

@@ -1,0 +1,1 @@
+"""Benchmarks: JSON results, run on loopback against real services."""

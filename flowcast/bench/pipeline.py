@@ -1,0 +1,155 @@
+"""``flowcast bench pipeline``: broker → worker(s) → Redis, against the core in-process.
+
+In one run, on the same records (contract in DESIGN.md):
+
+1. ``core_records_per_s``: the online core alone, in-process, no I/O;
+2. the records are published to a fresh topic; ``raw_consume_records_per_s``: a bare aiokafka
+   consumer drains it (the ingestion limit);
+3. ``records_per_s``: the worker(s) started on that topic, from their first write to Redis to
+   the last record processed (start-up and group join are excluded, and said so);
+4. ``latency_ms``: with the workers running, more records at a steady rate below saturation,
+   each stamped with its send time; latency = send → its forecast readable in Redis (the
+   pub/sub message is published in the same transaction that makes it readable).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+import redis
+from rich.console import Console
+
+from flowcast import redis_keys
+from flowcast.bench import data
+from flowcast.bench.latency import measure_latency
+from flowcast.embedded import services
+from flowcast.kafka_admin import ensure_topics, unique_topic_settings
+from flowcast.processes import ManagedProcess
+from flowcast.settings import Settings
+from models.core import ForecastCore
+from producers.publisher import publish_all
+
+LATENCY_RECORDS = 3000
+
+
+def core_rate(readings: list[Any]) -> float:
+    core = ForecastCore()
+    started = time.perf_counter()
+    for reading in readings:
+        core.process(reading)
+    return len(readings) / (time.perf_counter() - started)
+
+
+async def _drain(bootstrap: str, topic: str, count: int) -> float:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        seen, started = 0, time.perf_counter()
+        while seen < count:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            seen += sum(len(records) for records in batches.values())
+        return count / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+
+
+def worker_env(settings: Settings, bootstrap: str, redis_url: str, state: Path) -> dict[str, str]:
+    import os
+
+    return {
+        **os.environ,
+        "FLOWCAST_KAFKA_BOOTSTRAP": bootstrap,
+        "FLOWCAST_REDIS_URL": redis_url,
+        "FLOWCAST_READINGS_TOPIC": settings.readings_topic,
+        "FLOWCAST_DEADLETTER_TOPIC": settings.deadletter_topic,
+        "FLOWCAST_FORECASTS_TOPIC": settings.forecasts_topic,
+        "FLOWCAST_APP_ID": settings.app_id,
+        "FLOWCAST_PARTITIONS": str(settings.partitions),
+        "FLOWCAST_STATE_DIR": str(state),
+        "FLOWCAST_WORKER_TRACKING": "false",
+    }
+
+
+def processed(client: redis.Redis) -> int:
+    return int(client.hget(redis_keys.STATS, "processed") or 0)
+
+
+def pipeline_rate(
+    client: redis.Redis, workers: list[ManagedProcess], count: int, timeout: float = 600
+) -> tuple[float, float]:
+    """(records/s, seconds) from the first records processed to the last."""
+    first = workers[0]
+    first.wait_for(lambda: processed(client) > 0, 120, "the workers to start processing")
+    start_count, started = processed(client), time.perf_counter()
+    first.wait_for(lambda: processed(client) >= count, timeout, f"{count} records processed")
+    seconds = time.perf_counter() - started
+    return (count - start_count) / seconds, seconds
+
+
+def run_pipeline_bench(settings: Settings, *, records: int, json_path: Path, workers: int) -> None:
+    """Run the benchmark and write its JSON result."""
+    out = Console(stderr=True)
+    from flowcast.up import bundled_data_dir, replay_files
+
+    base = data.real_readings(replay_files(bundled_data_dir()))
+    readings = data.take(base, records)
+    out.print(f"[bold]bench pipeline[/]: {data.describe(len(base), records)}")
+    result: dict[str, Any] = {"records": records, "workers": workers}
+    result["core_records_per_s"] = round(core_rate(readings), 1)
+    out.print(f"core in-process: {result['core_records_per_s']:,.0f} readings/s")
+    with (
+        tempfile.TemporaryDirectory(prefix="flowcast-bench-") as tmp,
+        services(settings, Path(tmp)) as endpoints,
+    ):
+        topics = unique_topic_settings(settings, "bench")
+        ensure_topics(endpoints.kafka_bootstrap, topics)
+        client = redis.Redis.from_url(endpoints.redis_url)
+        client.delete(redis_keys.STATS)
+        publish_all(
+            readings,
+            endpoints.kafka_bootstrap,
+            readings_topic=topics.readings_topic,
+            deadletter_topic=topics.deadletter_topic,
+        )
+        raw = asyncio.run(_drain(endpoints.kafka_bootstrap, topics.readings_topic, records))
+        result["raw_consume_records_per_s"] = round(raw, 1)
+        out.print(f"bare consumer: {raw:,.0f} records/s")
+        env = worker_env(topics, endpoints.kafka_bootstrap, endpoints.redis_url, Path(tmp))
+        procs = [
+            ManagedProcess(
+                f"worker-{i}",
+                [sys.executable, "-m", "flowcast.cli", "worker"],
+                Path(tmp) / f"worker-{i}.log",
+                env=env,
+            ).start()
+            for i in range(workers)
+        ]
+        try:
+            rate, seconds = pipeline_rate(client, procs, records)
+            result.update(records_per_s=round(rate, 1), seconds=round(seconds, 3))
+            out.print(f"pipeline with {workers} worker(s): {rate:,.0f} readings/s")
+            later = data.take(base, records + LATENCY_RECORDS)[records:]
+            offered = min(1000.0, rate * 0.3)
+            result["latency_ms"], result["latency"] = measure_latency(
+                later, topics, endpoints.kafka_bootstrap, endpoints.redis_url, offered
+            )
+        finally:
+            for proc in procs:
+                proc.terminate()
+    result["ratio_to_core"] = round(result["records_per_s"] / result["core_records_per_s"], 3)
+    result["data"] = data.describe(len(base), records)
+    result["throughput_window"] = "first record processed → last (start-up and join excluded)"
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
+    out.print_json(orjson.dumps(result).decode())
