@@ -15,7 +15,7 @@ from rich.console import Console
 
 from flowcast.settings import Settings
 from producers.filters import ReplayFilter
-from producers.formats import UnknownFormatError, iter_raw_records
+from producers.formats import UnknownFormatError, is_referential_file, iter_raw_records
 from producers.pacing import Pacer, parse_speed
 from producers.publisher import (
     DEFAULT_DEADLINE_S,
@@ -62,6 +62,20 @@ def create_topics(
             f"could not create topics on Kafka broker at {bootstrap} within {deadline_s:.0f} s: "
             f"{exc}"
         ) from exc
+
+
+def counts_files(paths: Sequence[Path], console: Console) -> list[Path]:
+    """The files to replay: the sensor referential (geometry, no counts) is skipped with a
+    word, since a shell glob over an export folder picks it up too."""
+    kept = []
+    for path in paths:
+        if is_referential_file(path):
+            console.print(f"[yellow]skipped[/yellow] {path}: the sensor referential, not counts")
+        else:
+            kept.append(path)
+    if not kept:
+        raise ValueError("no counts file to replay (only the sensor referential was given)")
+    return kept
 
 
 def check_inputs(paths: Sequence[Path]) -> None:
@@ -114,6 +128,7 @@ def run_replay(
     console = Console(stderr=True)
     try:
         pacer = Pacer(parse_speed(speed))
+        paths = counts_files(paths, console)
         check_inputs(paths)
     except (ValueError, OSError) as exc:  # UnknownFormatError is a ValueError
         console.print(f"[red]cannot replay:[/red] {exc}")
