@@ -43,8 +43,6 @@ STATEFUL = {
 # FLOWCAST_* variables set in compose that are deliberately not `Settings` fields.
 NOT_SETTINGS = {
     "FLOWCAST_HEALTHCHECK_URL": "read by the image HEALTHCHECK (infra/Dockerfile), not the app",
-    "FLOWCAST_WORKER_METRICS_HOST": "pending: stream/worker.py binds the metrics server to "
-    "127.0.0.1; Prometheus needs 0.0.0.0 (see docs/deployment.md)",
 }
 BUNDLED_DATA_IN_IMAGE = "/app/data/"
 
