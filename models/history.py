@@ -10,15 +10,22 @@ A missing hour is ``None`` (never zero): the ring is reset to ``None`` for every
 
 from __future__ import annotations
 
+from array import array
+
+NAN = float("nan")
+
 
 class HourRing:
-    """The values of the last ``size`` hours, indexed by epoch hour."""
+    """The values of the last ``size`` hours, indexed by epoch hour.
+
+    Stored as a compact ``array('d')`` with NaN for a missing hour (8 bytes an hour).
+    """
 
     __slots__ = ("last_hour", "size", "values")
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self.values: list[float | None] = [None] * size
+        self.values = array("d", [NAN]) * size
         self.last_hour: int | None = None
 
     def put(self, hour: int, value: float | None) -> None:
@@ -28,8 +35,8 @@ class HourRing:
             if hour <= last:
                 raise ValueError(f"hour {hour} is not after {last}")
             for skipped in range(last + 1, min(hour, last + 1 + self.size)):
-                self.values[skipped % self.size] = None
-        self.values[hour % self.size] = value
+                self.values[skipped % self.size] = NAN
+        self.values[hour % self.size] = NAN if value is None else value
         self.last_hour = hour
 
     def get(self, hour: int) -> float | None:
@@ -37,7 +44,8 @@ class HourRing:
         last = self.last_hour
         if last is None or hour > last or hour <= last - self.size:
             return None
-        return self.values[hour % self.size]
+        value = self.values[hour % self.size]
+        return None if value != value else value  # NaN: missing
 
     def recent(self, end_hour: int, count: int) -> list[float]:
         """The available values among the ``count`` hours ending at ``end_hour``."""

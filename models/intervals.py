@@ -14,7 +14,7 @@ the sensor's level so that they carry over when the level moves.
 from __future__ import annotations
 
 import bisect
-from collections import deque
+from array import array
 
 DEFAULT_BOUNDS = (-0.5, 0.5)
 
@@ -28,14 +28,14 @@ class ResidualQuantiles:
         self.window = window
         self.min_count = min_count
         self.coverage = coverage
-        self.recent: deque[float] = deque()
-        self.ordered: list[float] = []
+        self.recent = array("d")  # in arrival order
+        self.ordered = array("d")  # the same values, sorted
 
     def add(self, residual: float) -> None:
         self.recent.append(residual)
         bisect.insort(self.ordered, residual)
         if len(self.recent) > self.window:
-            old = self.recent.popleft()
+            old = self.recent.pop(0)
             del self.ordered[bisect.bisect_left(self.ordered, old)]
 
     def bounds(self) -> tuple[float, float]:
