@@ -12,6 +12,22 @@
 - ``STATS``: hash of worker counters (``processed``, ``duplicates``, ``dead_letters``), bumped in
   each batch's transaction: the pipeline's progress, readable without scraping every worker.
 - ``FORECASTS_CHANNEL`` / ``ALERTS_CHANNEL``: pub/sub, one JSON message per forecast / alert.
+- ``ALERTS``: hash alert id → latest Alert JSON (``models.alerts.Alert``: ``id``, ``kind``,
+  ``sensor_id``, ``ts``, ``phase``, ``severity``, ``message``, ``details``). The id is the
+  de-duplication key ``kind:sensor:episode-start-hour``: a later phase of the same event
+  (a drift's ``switched``) overwrites it; each write is also published on ``ALERTS_CHANNEL``.
+- ``ALERT_ACKS``: hash alert id → JSON ``{"by", "at"}`` written by the gateway when an admin
+  acknowledges the alert (kept apart so that a later phase never clears an acknowledgement).
+- ``ANOMALIES``: hash sensor_id → JSON ``{"ts", "kinds"}`` of its latest anomalous reading.
+- ``AUDIT``: list of JSON audit entries (newest first, capped to ``AUDIT_MAX``): lifecycle
+  decisions of the worker (``challenger_started``, ``switched``, ``dropped``, ``promote``,
+  ``rollback``) and admin requests of the gateway (``ack``, ``promote_requested``, …).
+- ``COMMANDS``: hash sensor_id → JSON ``{"command": "promote"|"rollback", "by", "at"}``: an
+  admin's pending command. The worker owning the sensor applies it just before it processes
+  that sensor's next batch (so it acts on the live state, never on a stale checkpoint), deletes
+  it in that batch's transaction and logs the outcome in ``AUDIT``. With no readings flowing
+  the command waits.
+- ``STATS`` also counts ``anomalies`` and ``alerts``.
 """
 
 from __future__ import annotations
@@ -24,6 +40,12 @@ STATE = f"{PREFIX}:state"
 STATS = f"{PREFIX}:stats"
 FORECASTS_CHANNEL = f"{PREFIX}:forecasts"
 ALERTS_CHANNEL = f"{PREFIX}:alerts"
+ALERTS = f"{PREFIX}:alerts:latest"
+ALERT_ACKS = f"{PREFIX}:alerts:acks"
+ANOMALIES = f"{PREFIX}:anomalies:latest"
+AUDIT = f"{PREFIX}:audit"
+AUDIT_MAX = 10_000
+COMMANDS = f"{PREFIX}:admin:commands"
 
 
 def history(sensor_id: str) -> str:

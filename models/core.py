@@ -21,7 +21,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flowcast.records import Forecast, Reading, TrafficState, hour_index, hour_start
-from models.calendar_context import hour_context
+from models.alerts import Alert
+from models.calendar_context import HourContext, hour_context
 from models.candidates import make_candidates
 from models.evaluation import CHAMPION, report_from_accumulators, sensor_accumulators
 from models.features import (
@@ -32,6 +33,15 @@ from models.features import (
     regressor_inputs,
 )
 from models.interface import Forecaster
+from models.lifecycle import (
+    AuditEntry,
+    Events,
+    after_forecast,
+    after_score,
+    command_audit,
+    screen,
+    serve,
+)
 from models.metrics import accumulate_all
 from models.state import Pending, SensorState, dump_state, load_state
 
@@ -57,6 +67,9 @@ class Step:
     forecast: Forecast | None = None
     scored: Forecast | None = None  # the forecast issued for this reading's hour, now scored
     observed: float | None = None
+    anomalies: tuple[str, ...] = ()  # sensor anomaly kinds of the reading (`models.anomalies`)
+    alerts: tuple[Alert, ...] = ()  # operator alerts raised (`models.alerts`)
+    audit: tuple[AuditEntry, ...] = ()  # model lifecycle decisions (`models.lifecycle`)
 
 
 def _utc_now() -> datetime:
@@ -73,8 +86,13 @@ class ForecastCore:
         score_to: datetime | None = None,
         clock: Callable[[], datetime] = _utc_now,
         candidates: Callable[[], list[Forecaster]] = make_candidates,
+        adaptive: bool = True,
     ) -> None:
+        """``adaptive``: start a challenger on a confirmed drift (`models.adapt`); without
+        it drift is still detected and alerted, but nothing adapts beyond the candidates."""
         self.sensors: dict[str, SensorState] = {}
+        self.adaptive = adaptive
+        self._events = Events()
         self.make_candidates = candidates
         self.score_from = hour_index(score_from) if score_from else None
         self.score_to = hour_index(score_to) if score_to else None
@@ -91,10 +109,25 @@ class ForecastCore:
         elif state.last_hour is not None and hour <= state.last_hour:
             return Step(duplicate=True)
         state.readings += 1
-        scored = self._score_pending(state, hour, reading.flow)
-        self._observe(state, hour, reading)
-        forecast = self._forecast(reading.sensor_id, state, hour)
-        return Step(duplicate=False, forecast=forecast, scored=scored, observed=reading.flow)
+        events, life, sensor = self._events, state.life, reading.sensor_id
+        context = hour_context(hour)
+        expected = state.profile.value(context.day_type, context.local_hour)
+        previous = state.flows.get(hour - 1)
+        learnt = screen(life, reading, hour, expected, state.scale, previous, events)
+        flow = learnt.flow  # None when the reading is a sensor fault
+        scored = self._score_pending(state, hour, flow)
+        deviation = self._observe(state, hour, learnt, context, expected)
+        after_score(life, sensor, hour, flow, scored, deviation, state.scale, self.adaptive, events)
+        forecast = self._forecast(sensor, state, hour, expected)
+        if forecast is not None:
+            after_forecast(life, forecast, hour, flow, state.last_traffic_level, events)
+        step = Step(False, forecast, scored, reading.flow, life.anomalies.last_kinds)
+        if events.alerts or events.audit:
+            step = Step(False, forecast, scored, reading.flow, step.anomalies,
+                        tuple(events.alerts), tuple(events.audit))  # fmt: skip
+            events.alerts.clear()
+            events.audit.clear()
+        return step
 
     def _score_pending(self, state: SensorState, hour: int, flow: float | None) -> Forecast | None:
         pending, state.pending = state.pending, None
@@ -129,12 +162,16 @@ class ForecastCore:
         return self.score_to is None or hour < self.score_to
 
     @staticmethod
-    def _observe(state: SensorState, hour: int, reading: Reading) -> None:
+    def _observe(
+        state: SensorState,
+        hour: int,
+        reading: Reading,
+        context: HourContext,
+        expected: float | None,
+    ) -> float | None:
         flow = reading.flow
         deviation = None
         if flow is not None:
-            context = hour_context(hour)
-            expected = state.profile.value(context.day_type, context.local_hour)
             if state.last_flow is None:
                 state.scale = max(LEVEL_FLOOR, flow)
             if expected is not None:
@@ -147,8 +184,11 @@ class ForecastCore:
         state.last_occupancy = reading.occupancy
         state.last_traffic_level = _TRAFFIC_LEVEL.get(reading.traffic_state)
         state.last_hour = hour
+        return deviation
 
-    def _forecast(self, sensor_id: str, state: SensorState, hour: int) -> Forecast | None:
+    def _forecast(
+        self, sensor_id: str, state: SensorState, hour: int, expected: float | None = None
+    ) -> Forecast | None:
         if state.last_flow is None:
             return None  # nothing observed yet: no honest forecast to make
         features = self._features(state, hour + 1)
@@ -157,7 +197,7 @@ class ForecastCore:
             predictions[baseline.name] = baseline.predict_one(features)
         predictions[ENSEMBLE] = state.ensemble.predict_from(features, predictions)
         champion = _champion(predictions, state.recent_error)
-        served = predictions[champion]
+        served, model = serve(state.life, predictions, champion, features, expected)
         low, high = state.residuals.bounds()
         forecast = Forecast(
             sensor_id=sensor_id,
@@ -166,7 +206,7 @@ class ForecastCore:
             flow=served,
             flow_low=max(0.0, served + low * features.scale),
             flow_high=max(0.0, served + high * features.scale),
-            model=champion,
+            model=model,
             model_version=CORE_VERSION,
             produced_at=self.clock(),
         )
@@ -223,6 +263,14 @@ class ForecastCore:
         """The ``evaluate`` report over every sensor seen so far."""
         per_sensor = {sensor: self.sensor_evaluation(sensor) for sensor in self.sensors}
         return report_from_accumulators(per_sensor, records=records, seconds=seconds)
+
+    def apply_command(self, sensor_id: str, command: str, by: str) -> AuditEntry | None:
+        """An admin's ``promote`` / ``rollback`` of the sensor's challenger (see
+        `models.lifecycle.apply_command`); None when unknown or with nothing to do."""
+        state = self.sensors.get(sensor_id)
+        if state is None or state.last_hour is None:
+            return None
+        return command_audit(state.life, sensor_id, command, state.last_hour, by)
 
     def forget_sensor(self, sensor_id: str) -> None:
         self.sensors.pop(sensor_id, None)

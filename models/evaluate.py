@@ -18,11 +18,13 @@ import orjson
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from flowcast.records import Reading
+from flowcast.records import Reading, hour_index
 from flowcast.settings import Settings, get_settings
 from models.candidates import CANDIDATE_SETS
-from models.core import ForecastCore
+from models.core import ForecastCore, Step
 from models.costs import measure_costs
+from models.perturb import Perturbation, perturb
+from models.recovery import RecoveryWatch
 from models.report_view import summary_table
 from models.tracking import TrackedEvaluation, WeeklyErrors, track_and_print
 from producers.normalise import ReadCounts, iter_normalised
@@ -73,20 +75,29 @@ def evaluate(
     console: Console | None = None,
     on_period: PeriodHook | None = None,
     period: timedelta = WEEK,
+    perturbations: Sequence[Perturbation] = (),
+    adaptive: bool = True,
 ) -> dict[str, Any]:
     """Run the pass and return the report (see DESIGN.md for its contract).
+
+    ``perturbations`` (drift injection, `models.perturb`) change the readings before the
+    core sees them; the report then holds a ``recovery`` block per perturbation (see
+    `models.recovery`). ``adaptive``: drift handling on (the default) or off.
 
     ``on_period`` (optional) is called with the core at the end of every ``period`` of event
     time (counted from the first reading, empty periods skipped) and once after the last one.
     """
     console = console or Console(stderr=True)
     counts = InputCounts()
-    core = ForecastCore(score_from, score_to, candidates=CANDIDATE_SETS[candidates])
-    readings = ordered_readings(paths, counts)
+    core = ForecastCore(
+        score_from, score_to, candidates=CANDIDATE_SETS[candidates], adaptive=adaptive
+    )
+    readings = perturb(ordered_readings(paths, counts), perturbations)
+    watches = [RecoveryWatch(hour_index(p.start), p.sensors) for p in perturbations]
     if on_period is not None:
         readings = _with_periods(readings, core, on_period, period)
     started = time.perf_counter()
-    records, core_seconds = _feed(core, readings, counts, console)
+    records, core_seconds = _feed(core, readings, counts, console, watches)
     seconds = time.perf_counter() - started
     report = core.evaluation_report(records=records, seconds=seconds)
     report["core_records_per_s"] = round(records / core_seconds, 1) if core_seconds else 0.0
@@ -96,8 +107,13 @@ def evaluate(
         "from": score_from.isoformat() if score_from else None,
         "to": score_to.isoformat() if score_to else None,
     }
-    report["costs_us_per_reading"] = measure_costs(
-        ordered_readings(paths, InputCounts()), COST_SAMPLE
+    if perturbations:
+        report["recovery"] = [
+            {"perturbation": _describe(p), "adaptive": adaptive, "sensors": w.summary()}
+            for p, w in zip(perturbations, watches, strict=True)
+        ]
+    report["costs_us_per_reading"] = (
+        {} if perturbations else measure_costs(ordered_readings(paths, InputCounts()), COST_SAMPLE)
     )
     return report
 
@@ -124,8 +140,32 @@ def _with_periods(
         hook(core, index)
 
 
+def _describe(p: Perturbation) -> dict[str, Any]:
+    return {
+        "kind": p.kind,
+        "sensors": sorted(p.sensors),
+        "from": p.start.isoformat(),
+        "factor": p.factor,
+        "hours": p.hours,
+    }
+
+
+def _watch(watches: list[RecoveryWatch], reading: Reading, step: Step) -> None:
+    sensor = reading.sensor_id
+    for watch in watches:
+        if step.scored is not None and reading.flow is not None:
+            hour = hour_index(reading.ts)
+            watch.add(sensor, hour, abs(reading.flow - step.scored.flow), reading.flow)
+        if step.alerts:
+            watch.add_alerts(sensor, step.alerts)
+
+
 def _feed(
-    core: ForecastCore, readings: Iterator[Reading], counts: InputCounts, console: Console
+    core: ForecastCore,
+    readings: Iterator[Reading],
+    counts: InputCounts,
+    console: Console,
+    watches: list[RecoveryWatch] | None = None,
 ) -> tuple[int, float]:
     columns = (
         TextColumn("[bold]{task.description}"),
@@ -142,8 +182,10 @@ def _feed(
             if records == 0:
                 progress.update(task, description="forecasting", total=counts.order.readings)
             tick = time.perf_counter()
-            process(reading)
+            step = process(reading)
             core_seconds += time.perf_counter() - tick
+            if watches:
+                _watch(watches, reading, step)
             records += 1
             if records % 5000 == 0:
                 rate = f"{records / core_seconds:,.0f} readings/s" if core_seconds else ""
@@ -161,6 +203,8 @@ def run_evaluate(
     candidates: str = "default",
     track: bool = True,
     settings: Settings | None = None,
+    perturbations: Sequence[Perturbation] = (),
+    adaptive: bool = True,
 ) -> TrackedEvaluation | None:
     """The CLI command: evaluate, write the JSON report, print a summary table.
 
@@ -177,6 +221,8 @@ def run_evaluate(
         candidates=candidates,
         console=console,
         on_period=weekly,
+        perturbations=perturbations,
+        adaptive=adaptive,
     )
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))

@@ -11,6 +11,7 @@ A missing hour is ``None`` (never zero): the ring is reset to ``None`` for every
 from __future__ import annotations
 
 from array import array
+from math import isnan
 
 NAN = float("nan")
 
@@ -45,7 +46,7 @@ class HourRing:
         if last is None or hour > last or hour <= last - self.size:
             return None
         value = self.values[hour % self.size]
-        return None if value != value else value  # NaN: missing
+        return None if isnan(value) else value
 
     def recent(self, end_hour: int, count: int) -> list[float]:
         """The available values among the ``count`` hours ending at ``end_hour``."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pickle
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 
 from flowcast.records import Forecast
 from models.baselines import make_baselines
@@ -13,6 +13,7 @@ from models.features import Features
 from models.history import HourRing
 from models.interface import Forecaster
 from models.intervals import ResidualQuantiles
+from models.lifecycle import Lifecycle
 from models.metrics import Accumulator
 from models.profile import DayHourProfile
 from models.scaler import ClippedStandardScaler
@@ -52,6 +53,7 @@ class SensorState:
     interval_hits: list[int] = field(default_factory=lambda: [0, 0])
     readings: int = 0
     learned: int = 0
+    life: Lifecycle = field(default_factory=Lifecycle)  # anomalies, drift, challenger, alerts
 
 
 def dump_state(state: SensorState) -> bytes:
@@ -64,4 +66,10 @@ def load_state(blob: bytes) -> SensorState:
     state = pickle.loads(zlib.decompress(blob))
     if not isinstance(state, SensorState):
         raise TypeError("not a Flowcast sensor state")
+    for missing in (f for f in fields(SensorState) if not hasattr(state, f.name)):
+        # a checkpoint from before a field existed: the field starts fresh
+        if missing.default_factory is not MISSING:
+            setattr(state, missing.name, missing.default_factory())
+        elif missing.default is not MISSING:
+            setattr(state, missing.name, missing.default)
     return state

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 import orjson
 
 from flowcast.records import DeadLetter, Forecast, Reading, format_utc, hour_index
+from models.alerts import Alert
 from models.core import ForecastCore
+from models.lifecycle import AuditEntry
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +43,11 @@ class BatchOutput:
     processed: int = 0
     scored_errors: dict[str, list[float]] = field(default_factory=dict)
     newest_timestamp_ms: dict[str, int] = field(default_factory=dict)
+    alerts: list[Alert] = field(default_factory=list)  # in order; a later phase re-sends an id
+    audit: list[AuditEntry] = field(default_factory=list)
+    anomalies: dict[str, dict[str, object]] = field(default_factory=dict)  # sensor → last flags
+    anomaly_counts: dict[str, int] = field(default_factory=dict)  # kind → readings flagged
+    commands_done: list[str] = field(default_factory=list)  # sensors whose admin command ran
 
 
 def decode(raw: RawRecord, source: str) -> Reading | DeadLetter:
@@ -106,6 +113,14 @@ def _process_one(core: ForecastCore, reading: Reading, raw: RawRecord, out: Batc
     out.processed += 1
     out.touched.add(sensor)
     out.last_reading[sensor] = reading
+    if step.anomalies:
+        out.anomalies[sensor] = {"ts": format_utc(reading.ts), "kinds": list(step.anomalies)}
+        for kind in step.anomalies:
+            out.anomaly_counts[kind] = out.anomaly_counts.get(kind, 0) + 1
+    if step.alerts:
+        out.alerts.extend(step.alerts)
+    if step.audit:
+        out.audit.extend(step.audit)
     if raw.timestamp_ms is not None:
         out.newest_timestamp_ms[sensor] = raw.timestamp_ms
     if step.scored is not None or step.observed is not None:

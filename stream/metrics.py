@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import Counter, Gauge, Histogram
+
+from models.drift import CONFIRM_RATIO
+
+if TYPE_CHECKING:
+    from models.core import ForecastCore
+    from stream.batch import BatchOutput
 
 READINGS = Counter("flowcast_worker_readings_total", "Readings processed (not duplicates)")
 DUPLICATES = Counter(
@@ -48,3 +56,44 @@ def observe_errors(errors: dict[str, list[float]]) -> None:
         if current is not None:
             _mae[model] = current
             MODEL_MAE.labels(model=model).set(current)
+
+
+ANOMALIES = Counter(
+    "flowcast_worker_anomalies_total", "Readings flagged as sensor anomalies", ["kind"]
+)
+ALERTS = Counter(
+    "flowcast_worker_alerts_total", "Operator alerts raised or updated (one id per event)", ["kind"]
+)
+DRIFT_SCORE_MAX = Gauge(
+    "flowcast_worker_drift_score_max",
+    "Highest drift score (fast / slow served error) among this worker's sensors",
+)
+SENSORS_IN_DRIFT = Gauge(
+    "flowcast_worker_sensors_in_drift",
+    "This worker's sensors whose drift score is above the confirmation ratio",
+)
+CHALLENGERS = Gauge(
+    "flowcast_worker_challengers", "This worker's sensors with a drift challenger on trial"
+)
+
+
+def observe_lifecycle(out: BatchOutput, core: ForecastCore) -> None:
+    """Anomaly and alert counters; drift gauges over the worker's cached sensors (no
+    per-sensor labels: the label sets stay bounded)."""
+    for kind, count in out.anomaly_counts.items():
+        ANOMALIES.labels(kind=kind).inc(count)
+    for alert in out.alerts:
+        ALERTS.labels(kind=alert.kind).inc()
+    for sensor in out.touched:
+        state = core.sensors.get(sensor)
+        if state is not None:
+            _drift[sensor] = (state.life.drift.score, state.life.challenger is not None)
+    for gone in _drift.keys() - core.sensors.keys():
+        del _drift[gone]
+    scores = [score for score, _ in _drift.values()]
+    DRIFT_SCORE_MAX.set(max(scores, default=0.0))
+    SENSORS_IN_DRIFT.set(sum(score >= CONFIRM_RATIO for score in scores))
+    CHALLENGERS.set(sum(trial for _, trial in _drift.values()))
+
+
+_drift: dict[str, tuple[float, bool]] = {}

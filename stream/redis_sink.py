@@ -40,9 +40,12 @@ class RedisSink:
             ("processed", out.processed),
             ("duplicates", out.duplicates),
             ("dead_letters", len(out.dead_letters)),
+            ("anomalies", sum(out.anomaly_counts.values())),
+            ("alerts", len(out.alerts)),
         ):
             if count:
                 pipe.hincrby(redis_keys.STATS, name, count)
+        self._lifecycle(pipe, out)
         if not out.touched:
             if len(pipe):
                 await pipe.execute()
@@ -70,3 +73,35 @@ class RedisSink:
         for message in latest.values():
             pipe.publish(redis_keys.FORECASTS_CHANNEL, message)
         await pipe.execute()
+
+    @staticmethod
+    def _lifecycle(pipe: Any, out: BatchOutput) -> None:
+        """Alerts (stored by id, published), audit entries, anomaly flags, done commands."""
+        if out.alerts:
+            encoded = [(alert.id, alert.to_json()) for alert in out.alerts]
+            pipe.hset(redis_keys.ALERTS, mapping=dict(encoded))
+            for _, message in encoded:
+                pipe.publish(redis_keys.ALERTS_CHANNEL, message)
+        if out.audit:
+            pipe.lpush(redis_keys.AUDIT, *(orjson.dumps(entry) for entry in out.audit))
+            pipe.ltrim(redis_keys.AUDIT, 0, redis_keys.AUDIT_MAX - 1)
+        if out.anomalies:
+            mapping = {s: orjson.dumps(flags) for s, flags in out.anomalies.items()}
+            pipe.hset(redis_keys.ANOMALIES, mapping=mapping)
+        if out.commands_done:
+            pipe.hdel(redis_keys.COMMANDS, *out.commands_done)
+
+    async def load_commands(self, sensors: Iterable[str]) -> dict[str, dict[str, Any]]:
+        """Pending admin commands (see ``redis_keys.COMMANDS``) of ``sensors``."""
+        names = list(sensors)
+        if not names:
+            return {}
+        raw: list[Any] = await self.client.hmget(redis_keys.COMMANDS, names)
+        out = {}
+        for name, value in zip(names, raw, strict=True):
+            if value is not None:
+                try:
+                    out[name] = dict(orjson.loads(value))
+                except (orjson.JSONDecodeError, TypeError, ValueError):
+                    out[name] = {"command": "invalid"}
+        return out

@@ -4,7 +4,7 @@ const $ = (id) => document.getElementById(id);
 const NS = "http://www.w3.org/2000/svg";
 const STATES = ["fluid", "pre_saturated", "saturated", "blocked"];
 const state = {
-  token: sessionStorage.getItem("flowcast-token"), sensors: new Map(), forecasts: new Map(),
+  token: sessionStorage.getItem("flowcast-token"), role: sessionStorage.getItem("flowcast-role"), sensors: new Map(), forecasts: new Map(),
   selected: null, ws: null, retry: 1000, projection: null,
 };
 const PARIS_TIME = new Intl.DateTimeFormat("en-GB", {
@@ -26,7 +26,9 @@ async function login(event) {
   const body = await response.json();
   if (!response.ok) { $("login-error").textContent = body.detail; return; }
   state.token = body.access_token;
+  state.role = body.role;
   sessionStorage.setItem("flowcast-token", state.token);
+  sessionStorage.setItem("flowcast-role", state.role || "");
   start();
 }
 
@@ -209,9 +211,35 @@ function prependCapped(list, item, cap) {
   while (list.children.length > cap) list.lastChild.remove();
 }
 
+// One row per alert id: a later phase of the same event (drift → switched) updates its row.
 function addAlert(alert) {
-  const text = `${alert.sensor_id || ""} ${alert.kind || alert.message || JSON.stringify(alert)}`;
-  prependCapped($("alerts"), el("li", {}, `${new Date().toLocaleTimeString()} ${text}`), 100);
+  const list = $("alerts");
+  const id = alert.id || "";
+  const old = id ? list.querySelector(`li[data-id="${CSS.escape(id)}"]`) : null;
+  const text = alert.message || `${alert.sensor_id || ""} ${alert.kind || JSON.stringify(alert)}`;
+  const phase = alert.phase ? ` [${alert.phase}]` : "";
+  const li = el("li", { "data-id": id, class: `alert ${alert.severity || ""}` },
+    `${when(alert.ts)} ${text}${phase}${alert.acknowledged ? " ✓" : ""}`);
+  if (id && state.role === "admin" && !alert.acknowledged) {
+    const ack = el("button", { type: "button", class: "ack" }, "ack");
+    ack.addEventListener("click", async () => {
+      try { addAlert(await api(`/alerts/${encodeURIComponent(id)}/ack`, { method: "POST" })); }
+      catch (err) { ack.textContent = err.message; }
+    });
+    li.append(" ", ack);
+  }
+  if (old) old.replaceWith(li); else prependCapped(list, li, 100);
+}
+
+// Anomaly flags of the latest readings, and the alerts already stored, at sign-in.
+async function loadAlerts() {
+  try {
+    for (const alert of (await api("/alerts?limit=50")).reverse()) addAlert(alert);
+    for (const flag of await api("/alerts/anomalies")) {
+      const s = state.sensors.get(flag.sensor_id);
+      if (s) s.anomaly = flag.kinds.join(", ");
+    }
+  } catch (err) { /* alerts are optional on the dashboard */ }
 }
 
 function addUpdate(f) {
@@ -248,16 +276,19 @@ function connect() {
   state.ws = ws;
   ws.onopen = () => { setConn("on", "live"); state.retry = 1000; };
   ws.onmessage = (event) => {
-    const msg = JSON.parse(event.data);
-    if (msg.type === "snapshot") {
-      for (const f of msg.forecasts) {
-        state.forecasts.set(f.sensor_id, f);
-        const s = state.sensors.get(f.sensor_id);
-        if (s) s.maxFlow = Math.max(s.maxFlow || 0, f.flow_high);
-      }
-      drawMap();
-    } else if (msg.type === "forecast") onForecast(msg.data);
-    else if (msg.type === "alert") addAlert(msg.data);
+    const frame = JSON.parse(event.data);
+    // several queued pushes may arrive as one {"type": "batch", "messages": [...]} frame
+    for (const msg of frame.type === "batch" ? frame.messages : [frame]) {
+      if (msg.type === "snapshot") {
+        for (const f of msg.forecasts) {
+          state.forecasts.set(f.sensor_id, f);
+          const s = state.sensors.get(f.sensor_id);
+          if (s) s.maxFlow = Math.max(s.maxFlow || 0, f.flow_high);
+        }
+        drawMap();
+      } else if (msg.type === "forecast") onForecast(msg.data);
+      else if (msg.type === "alert") addAlert(msg.data);
+    }
   };
   ws.onclose = (event) => {
     if (!state.token) return;
@@ -274,6 +305,7 @@ async function start() {
     state.sensors = new Map(sensors.map((s) => [s.sensor_id, s]));
     drawMap();
     connect();
+    loadAlerts();
   } catch (err) { $("login-error").textContent = err.message; }
 }
 
