@@ -6,7 +6,7 @@ import doctest
 import importlib
 
 import pytest
-from conftest import DATA
+from bundled_files import DATA
 
 MODULES = [
     "producers.formats",

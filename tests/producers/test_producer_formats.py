@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import (
+from bundled_files import (
     API,
     DATA,
     EXPORTS,

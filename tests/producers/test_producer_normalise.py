@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import API, DATA, EXPORTS, EXTRACT, HISTORICAL, raw_api_records, raw_csv_rows
+from bundled_files import API, DATA, EXPORTS, EXTRACT, HISTORICAL, raw_api_records, raw_csv_rows
 
 from flowcast.records import ArcState, DeadLetter, Reading, TrafficState
 from producers.normalise import DEAD_LETTER_REASONS, ReadCounts, iter_normalised

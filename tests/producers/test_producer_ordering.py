@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import pytest
-from conftest import DATA, EXPORTS, HISTORICAL, raw_csv_rows
+from bundled_files import DATA, EXPORTS, HISTORICAL, raw_csv_rows
 
 from flowcast.records import ArcState, Reading, TrafficState
 from producers.normalise import iter_normalised

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from conftest import API, DATA, EXPORTS, HISTORICAL, REFERENTIAL, raw_csv_rows
+from bundled_files import API, DATA, EXPORTS, HISTORICAL, REFERENTIAL, raw_csv_rows
 from rich.console import Console
 
 from flowcast.records import DeadLetter, Reading

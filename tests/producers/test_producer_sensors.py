@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import API, DATA, EXPORTS, EXTRACT, REFERENTIAL, raw_api_records, raw_csv_rows
+from bundled_files import API, DATA, EXPORTS, EXTRACT, REFERENTIAL, raw_api_records, raw_csv_rows
 
 from producers.formats import UnknownFormatError
 from producers.sensors import SensorInfo, load_sensor_catalog, parse_geo_point
