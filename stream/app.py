@@ -13,6 +13,7 @@ was and skips, as duplicates, the records it sees again.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from typing import Any
@@ -20,9 +21,18 @@ from typing import Any
 import faust
 import redis.asyncio as aioredis
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import CommitFailedError
 
+from flowcast.kafka_admin import ensure_topics
 from flowcast.settings import Settings
-from stream.kafka_io import ForecastPublisher, Rebalance, next_offsets, raw_records, update_lag
+from stream.kafka_io import (
+    ForecastPublisher,
+    Rebalance,
+    next_offsets,
+    publish_until_sent,
+    raw_records,
+    update_lag,
+)
 from stream.redis_sink import RedisSink
 from stream.runtime import BatchRuntime
 
@@ -64,7 +74,9 @@ class ReadingsLoop:
         publisher = ForecastPublisher(
             producer, self.settings.forecasts_topic, self.settings.deadletter_topic
         )
-        self.runtime.publish = publisher.publish
+        self.runtime.publish = functools.partial(
+            publish_until_sent, publisher, self.recreate_topics
+        )
         consumer.subscribe([self.settings.readings_topic], listener=Rebalance(self.on_revoked))
         await consumer.start()
         try:
@@ -88,9 +100,22 @@ class ReadingsLoop:
                 committed_at = time.monotonic()
 
     async def commit(self) -> None:
+        """Commit the offsets of the batches written to Redis.
+
+        A commit refused because the group moved on (a rebalance, or a broker restarted
+        empty that no longer knows this member) is not fatal: those batches are in Redis
+        already, so whoever reads their records again skips them as duplicates.
+        """
         if self.pending and self.consumer is not None:
             offsets, self.pending = self.pending, {}
-            await self.consumer.commit(offsets)
+            try:
+                await self.consumer.commit(offsets)
+            except CommitFailedError as exc:
+                log.warning("offsets not committed (%s): records read again are skipped", exc)
+
+    async def recreate_topics(self) -> None:
+        """Create the topics again if missing (a broker restarted empty has none)."""
+        await asyncio.to_thread(ensure_topics, self.bootstrap, self.settings, 10.0)
 
     async def on_revoked(self) -> None:
         async with self.lock:  # the batch in flight finishes (and is committed) first

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
 from flowcast.records import DeadLetter
@@ -20,6 +22,28 @@ from stream import metrics
 from stream.batch import BatchOutput, RawRecord
 
 log = logging.getLogger(__name__)
+MAX_BACKOFF_S = 5.0
+ASSIGNED = "partitions assigned: %s"
+_ASSIGNED_LINE = re.compile(r"partitions assigned: \[([0-9, ]*)\]")
+
+
+def last_assignment(log_text: str) -> list[int] | None:
+    """The partitions a worker's log last says it was assigned (None before any assignment).
+
+    Benchmarks and tests read worker logs with it to know when a group has settled.
+    """
+    found = _ASSIGNED_LINE.findall(log_text)
+    if not found:
+        return None
+    return [int(part) for part in found[-1].split(",") if part.strip()]
+
+
+def group_settled(assignments: Sequence[list[int] | None], partitions: int) -> bool:
+    """Every member owns some partitions, none is owned twice, and all are covered."""
+    if not assignments or any(not owned for owned in assignments):
+        return False
+    flat = sorted(p for owned in assignments for p in owned or [])
+    return flat == list(range(partitions))
 
 
 class Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -36,7 +60,7 @@ class Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         await self.on_revoked()
 
     async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
-        log.info("partitions assigned: %s", sorted(tp.partition for tp in assigned))
+        log.info(ASSIGNED, sorted(tp.partition for tp in assigned))
 
 
 def raw_records(batches: dict[TopicPartition, list[Any]]) -> list[RawRecord]:
@@ -116,3 +140,30 @@ class ForecastPublisher:
         await self.send(
             self.dead_letters_topic, [(d.reason.encode(), d.to_json()) for d in letters]
         )
+
+
+async def publish_until_sent(
+    publisher: ForecastPublisher,
+    recreate_topics: Callable[[], Awaitable[None]],
+    out: BatchOutput,
+    letters: list[DeadLetter],
+) -> None:
+    """`ForecastPublisher.publish`, retried with backoff while the broker refuses it.
+
+    The batch is already in Redis, so waiting is safe; a broker that came back empty has
+    lost the topics, so they are created again (`recreate_topics`) before each new attempt.
+    """
+    delay = 0.1
+    while True:
+        try:
+            await publisher.publish(out, letters)
+            return
+        except KafkaError as exc:
+            log.warning("forecasts not published (%r): retrying in %.1fs", exc, delay)
+        await asyncio.sleep(delay)
+        delay = min(MAX_BACKOFF_S, delay * 2)
+        try:
+            await recreate_topics()
+        except Exception as exc:  # the broker may still be away: try again next round
+            log.warning("topics not (re)created yet: %r", exc)
+        publisher.partitions.clear()

@@ -11,14 +11,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis.exceptions
 
 from flowcast.records import DeadLetter
 from models.core import ForecastCore
+from models.lifecycle import AuditEntry
 from stream import metrics
-from stream.batch import BatchOutput, RawRecord, decode_batch, run_batch
+from stream.batch import BatchOutput, RawRecord, run_batch
+from stream.guard import screened_batch
 from stream.redis_sink import RedisSink
 
 if TYPE_CHECKING:
@@ -57,14 +59,18 @@ class BatchRuntime:
 
     async def handle(self, records: list[RawRecord]) -> BatchOutput:
         started = time.perf_counter()
-        decoded = decode_batch(records, self.source)
-        await self._restore_missing(
-            {item.sensor_id for _, item in decoded if not isinstance(item, DeadLetter)}
-        )
+        decoded = screened_batch(records, self.source)  # shape, then value ranges
+        sensors = {item.sensor_id for _, item in decoded if not isinstance(item, DeadLetter)}
+        await self._restore_missing(sensors)
+        commands = await self._with_retries(lambda: self.sink.load_commands(sensors))
+        applied = apply_commands(self.core, commands)
         out = run_batch(self.core, decoded, self.source)
+        out.audit[:0] = applied
+        out.commands_done.extend(commands)
         await self._with_retries(lambda: self.sink.write(out, self.core))
         await self.publish(out, out.dead_letters)
         _record_metrics(out, time.perf_counter() - started)
+        metrics.observe_lifecycle(out, self.core)
         if self.tracker is not None:
             self.tracker.observe(out, self.core)
         return out
@@ -91,6 +97,18 @@ class BatchRuntime:
                 log.warning("Redis unavailable (%s): retrying in %.1fs", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(MAX_BACKOFF_S, delay * 2)
+
+
+def apply_commands(core: ForecastCore, commands: dict[str, dict[str, Any]]) -> list[AuditEntry]:
+    """Apply admins' pending commands to the live states; an audit entry for each."""
+    entries: list[AuditEntry] = []
+    for sensor, command in commands.items():
+        name, by = str(command.get("command")), str(command.get("by", "?"))
+        entry = core.apply_command(sensor, name, by)
+        if entry is None:
+            entry = {"sensor_id": sensor, "action": f"{name}_ignored", "reason": "nothing to do"}
+        entries.append({**entry, "by": by})
+    return entries
 
 
 def _record_metrics(out: BatchOutput, seconds: float) -> None:
