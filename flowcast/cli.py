@@ -33,6 +33,15 @@ PathsArg = Annotated[
 ]
 
 
+PerturbOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        help="inject drift (repeatable), e.g. scale:sensors=4264:from=2022-06-01:factor=0.5, "
+        "freeze|zero:sensors=191:from=DATE:hours=12, shift:sensors=191:from=DATE:hours=2"
+    ),
+]
+
+
 @app.command()
 def up(
     speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = 3600.0,
@@ -58,6 +67,11 @@ def replay(
     sensors: Annotated[
         str | None, typer.Option(help="comma-separated sensor ids to keep (default: all)")
     ] = None,
+    checkpoint: Annotated[
+        Path | None,
+        typer.Option(help="JSON file of the delivered position; a re-run with it resumes there"),
+    ] = None,
+    perturb: PerturbOpt = None,
 ) -> None:
     """Replay OpenData records into Kafka as simulated days."""
     from producers.replay_command import run_replay
@@ -72,6 +86,8 @@ def replay(
             sensors=frozenset(s.strip() for s in sensors.split(",") if s.strip())
             if sensors
             else None,
+            checkpoint=checkpoint,
+            perturb=perturb or [],
         )
     )
 
@@ -119,9 +135,14 @@ def evaluate(
             "--track/--no-track", help="record the run in MLflow and register a core version"
         ),
     ] = True,
+    perturb: PerturbOpt = None,
+    drift_handling: Annotated[
+        bool, typer.Option(help="start challengers on confirmed drift (off: detect only)")
+    ] = True,
 ) -> None:
     """Run the online core in-process over files with honest 1-hour delayed labels."""
     from models.evaluate import run_evaluate
+    from producers.perturb_spec import parse_perturbations
 
     run_evaluate(
         paths,
@@ -131,6 +152,8 @@ def evaluate(
         candidates=candidates,
         track=track,
         settings=get_settings(),
+        perturbations=parse_perturbations(perturb),
+        adaptive=drift_handling,
     )
 
 
@@ -160,6 +183,21 @@ def bench_api(
     from flowcast.bench.api import run_api_bench
 
     run_api_bench(get_settings(), seconds=seconds, connections=connections, json_path=json_path)
+
+
+@bench_app.command("ws")
+def bench_ws(
+    clients: Annotated[int, typer.Option(min=1, help="WebSocket clients")] = 1000,
+    messages: Annotated[int, typer.Option(min=1, help="forecasts to publish")] = 50,
+    rate: Annotated[float, typer.Option(min=0.1, help="published messages per second")] = 5.0,
+    json_path: Annotated[Path, typer.Option("--json", help="where to write the result")] = Path(
+        "bench-ws.json"
+    ),
+) -> None:
+    """WebSocket fan-out benchmark: publish → every client, latency percentiles."""
+    from flowcast.bench.api import run_ws_bench
+
+    run_ws_bench(get_settings(), clients=clients, messages=messages, rate=rate, json_path=json_path)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -141,6 +141,8 @@ class Publisher:
         notify: Callable[[str], None] = print,
         flush_every: int = FLUSH_EVERY,
         sleep: Callable[[float], None] = time.sleep,
+        on_flushed: Callable[[PublishCounts], None] | None = None,
+        flush_interval_s: float | None = None,
     ) -> None:
         self.bootstrap = bootstrap
         self.readings_topic = readings_topic
@@ -151,6 +153,9 @@ class Publisher:
         self._notify = notify
         self._flush_every = flush_every
         self._sleep = sleep
+        self._on_flushed = on_flushed
+        self._flush_interval_s = flush_interval_s
+        self._flushed_at = time.monotonic()
         self._producer: ProducerLike | None = None
         self._pending: list[tuple[Message, SendFuture]] = []
 
@@ -183,7 +188,8 @@ class Publisher:
                 self._producer = None
 
     def publish(self, item: Reading | DeadLetter) -> None:
-        """Queue one record; every ``flush_every`` records the queue is settled."""
+        """Queue one record; every ``flush_every`` records (or ``flush_interval_s`` seconds,
+        if set) the queue is settled."""
         if isinstance(item, Reading):
             message = Message(
                 self.readings_topic,
@@ -197,8 +203,12 @@ class Publisher:
                 self.deadletter_topic, item.source.encode(), item.to_json(), None, is_reading=False
             )
         self._pending.append((message, self._send(message)))
-        if len(self._pending) >= self._flush_every:
+        if len(self._pending) >= self._flush_every or self._flush_due():
             self.flush()
+
+    def _flush_due(self) -> bool:
+        interval = self._flush_interval_s
+        return interval is not None and time.monotonic() - self._flushed_at >= interval
 
     def _send(self, message: Message) -> SendFuture:
         if self._producer is None:
@@ -209,7 +219,11 @@ class Publisher:
         return future
 
     def flush(self) -> None:
-        """Wait for every queued send; send failed ones again until the deadline."""
+        """Wait for every queued send; send failed ones again until the deadline.
+
+        Then everything published so far is acknowledged: ``on_flushed`` (if given) is told
+        the counts (a replay checkpoints its position there).
+        """
         batch, self._pending = self._pending, []
         retrying = Retrying(
             stop=stop_after_delay(self.deadline_s),
@@ -227,6 +241,9 @@ class Publisher:
                 f"{len(batch)} records not acknowledged by {self.bootstrap} after "
                 f"{self.deadline_s:.0f} s: {exc}"
             ) from exc
+        self._flushed_at = time.monotonic()
+        if self._on_flushed is not None:
+            self._on_flushed(self.counts)
 
     def _settle(self, batch: list[tuple[Message, SendFuture]]) -> None:
         """Count the acknowledged sends, resend failed ones (``batch`` keeps what is still

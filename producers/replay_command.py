@@ -6,7 +6,7 @@ the run (and says so). Exit codes: 0 done, 1 broker/delivery failure, 2 bad inpu
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
@@ -14,23 +14,28 @@ from pathlib import Path
 from rich.console import Console
 
 from flowcast.settings import Settings
+from models.perturb import Perturbation
+from producers.checkpoint import ReplayCheckpoint, TopicEnds, fingerprint, lost_records
 from producers.filters import ReplayFilter
 from producers.formats import UnknownFormatError, is_referential_file, iter_raw_records
 from producers.pacing import Pacer, parse_speed
+from producers.perturb_spec import parse_perturbations
 from producers.publisher import (
     DEFAULT_DEADLINE_S,
     ProducerFactory,
+    PublishCounts,
     Publisher,
     PublishError,
     broker_retrying,
     make_kafka_producer,
 )
-from producers.replay_core import ReplayStats, replay
+from producers.replay_core import ReplayStats, Resume, replay
 from producers.replay_view import ProgressObserver, make_progress, summary_table
 
 EXIT_OK = 0
 EXIT_DELIVERY = 1
 EXIT_INPUT = 2
+CHECKPOINT_EVERY_S = 1.0
 
 
 @contextmanager
@@ -94,8 +99,16 @@ def replay_to_kafka(
     console: Console,
     deadline_s: float = DEFAULT_DEADLINE_S,
     factory: ProducerFactory | None = None,
+    checkpoint: ReplayCheckpoint | None = None,
+    perturbations: Sequence[Perturbation] = (),
+    topic_ends: TopicEnds | None = None,
 ) -> tuple[ReplayStats, int]:
-    """Replay into the broker at ``bootstrap``; returns the accounting and dead letters sent."""
+    """Replay into the broker at ``bootstrap``; returns the accounting and dead letters sent.
+
+    With ``checkpoint``, what it records as delivered is skipped, and it is saved after every
+    acknowledged flush (at least every `CHECKPOINT_EVERY_S` seconds while records flow).
+    """
+    resume = Resume(checkpoint.readings, checkpoint.dead_letters) if checkpoint else Resume()
     publisher = Publisher(
         bootstrap,
         readings_topic=settings.readings_topic,
@@ -103,16 +116,81 @@ def replay_to_kafka(
         deadline_s=deadline_s,
         factory=factory or make_kafka_producer,
         notify=console.print,
+        on_flushed=_saver(checkpoint, resume, topic_ends),
+        flush_interval_s=CHECKPOINT_EVERY_S if checkpoint else None,
     )
     with make_progress(console) as progress, publisher:
         observer = ProgressObserver(progress)
-        stats = replay(paths, publisher.publish, window=window, pacer=pacer, observer=observer)
+        stats = replay(
+            paths,
+            publisher.publish,
+            window=window,
+            pacer=pacer,
+            observer=observer,
+            resume=resume,
+            perturbations=perturbations,
+        )
         observer.finish(stats)
     if publisher.counts.readings != stats.published:
         raise PublishError(
             f"{stats.published} readings sent but {publisher.counts.readings} acknowledged"
         )
     return stats, publisher.counts.dead_letters
+
+
+def _saver(
+    checkpoint: ReplayCheckpoint | None, resume: Resume, topic_ends: TopicEnds | None
+) -> Callable[[PublishCounts], None] | None:
+    """Save ``checkpoint`` with the delivered counts (added to what an earlier run did) and
+    where the readings topic ends now."""
+    if checkpoint is None:
+        return None
+
+    def save(counts: PublishCounts) -> None:
+        checkpoint.readings = resume.readings + counts.readings
+        checkpoint.dead_letters = resume.dead_letters + counts.dead_letters
+        if topic_ends is not None:
+            checkpoint.topic_ends = topic_ends.read()
+        checkpoint.save()
+
+    return save
+
+
+def open_checkpoint(
+    path: Path, settings: Settings, paths: Sequence[Path], window: ReplayFilter,
+    topic_ends: TopicEnds, console: Console,
+) -> ReplayCheckpoint:  # fmt: skip
+    """This replay's checkpoint at ``path``, rewound if the broker lost records it had
+    acknowledged (a partition of the readings topic now ends before it did)."""
+    checkpoint = ReplayCheckpoint.load(path, fingerprint(paths, window, settings.readings_topic))
+    if not checkpoint.readings and not checkpoint.dead_letters:
+        return checkpoint
+    if lost_records(checkpoint.topic_ends, topic_ends.read()):
+        console.print(
+            f"the broker lost records of {settings.readings_topic} it had acknowledged "
+            "(restarted empty?): replaying from the start (workers skip the hours they "
+            "already learned)"
+        )
+        return checkpoint.rewound()
+    console.print(f"resuming after {checkpoint.readings:,} readings delivered earlier ({path})")
+    return checkpoint
+
+
+@contextmanager
+def checkpoint_position(
+    path: Path | None, settings: Settings, paths: Sequence[Path], window: ReplayFilter,
+    bootstrap: str, console: Console,
+) -> Iterator[tuple[ReplayCheckpoint | None, TopicEnds | None]]:  # fmt: skip
+    """The checkpoint at ``path`` (see `open_checkpoint`) and the reader of the readings
+    topic's end offsets that its saves use; ``(None, None)`` without a path."""
+    if path is None:
+        yield None, None
+        return
+    ends = TopicEnds(bootstrap, settings.readings_topic)
+    try:
+        yield open_checkpoint(path, settings, paths, window, ends, console), ends
+    finally:
+        ends.close()
 
 
 def run_replay(
@@ -123,13 +201,20 @@ def run_replay(
     start: date | None,
     days: int | None,
     sensors: frozenset[str] | None,
+    checkpoint: Path | None = None,
+    perturb: Sequence[str] = (),
 ) -> int:
-    """Entry point of ``flowcast replay``; returns the process exit code."""
+    """Entry point of ``flowcast replay``; returns the process exit code.
+
+    With ``checkpoint`` (a JSON file) a replay re-run with the same inputs resumes after what
+    the broker acknowledged (see `producers.checkpoint`).
+    """
     console = Console(stderr=True)
     try:
         pacer = Pacer(parse_speed(speed))
         paths = counts_files(paths, console)
         check_inputs(paths)
+        perturbations = parse_perturbations(perturb)
     except (ValueError, OSError) as exc:  # UnknownFormatError is a ValueError
         console.print(f"[red]cannot replay:[/red] {exc}")
         return EXIT_INPUT
@@ -137,9 +222,21 @@ def run_replay(
     try:
         with kafka_bootstrap(settings, console) as bootstrap:
             create_topics(settings, bootstrap, console)
-            stats, dead_sent = replay_to_kafka(
-                settings, paths, bootstrap, window=window, pacer=pacer, console=console
-            )
+            with checkpoint_position(checkpoint, settings, paths, window, bootstrap, console) as (
+                position,
+                ends,
+            ):
+                stats, dead_sent = replay_to_kafka(
+                    settings,
+                    paths,
+                    bootstrap,
+                    window=window,
+                    pacer=pacer,
+                    console=console,
+                    checkpoint=position,
+                    perturbations=perturbations,
+                    topic_ends=ends,
+                )
     except PublishError as exc:
         console.print(f"[red]replay failed:[/red] {exc}")
         return EXIT_DELIVERY
