@@ -6,6 +6,11 @@ The broadcaster task (started in the app lifespan) reads ``FORECASTS_CHANNEL`` a
 slow or dead client never delays the others. A client that loses a whole queue's worth of
 messages in a row without taking any is flagged ``too_slow``; its connection handler then
 closes it with code 1013.
+
+Each message is serialised once (`encode`), and the same text is queued for every client.
+When a client's queue holds several pushed messages by the time its sender gets to it, they go
+out as one frame (`frames`): ``{"type": "batch", "messages": [...]}``, made by joining the
+already-encoded texts.
 """
 
 from __future__ import annotations
@@ -25,6 +30,7 @@ from flowcast import redis_keys as keys
 
 log = logging.getLogger(__name__)
 KINDS = {keys.FORECASTS_CHANNEL: "forecast", keys.ALERTS_CHANNEL: "alert"}
+PUSH_PREFIXES = tuple(f'{{"type":"{kind}",' for kind in KINDS.values())  # as `encode` writes
 
 
 class Subscriber:
@@ -59,10 +65,55 @@ class Subscriber:
             return text
         return None
 
+    async def take(self, limit: int) -> list[str]:
+        """Wait for a message, then also take those already queued, up to ``limit`` in all."""
+        items = [await self.queue.get()]
+        while len(items) < limit and not self.queue.empty():
+            items.append(self.queue.get_nowait())
+        self.dropped_in_a_row = 0
+        return items
+
 
 def encode(kind: str, data: Any) -> str:
     """The JSON text pushed to clients: ``{"type": kind, "data": data}``."""
     return orjson.dumps({"type": kind, "data": data}).decode()
+
+
+def is_push(text: str) -> bool:
+    """Whether ``text`` is a pushed forecast/alert (`encode`), not a reply to the client."""
+    return text.startswith(PUSH_PREFIXES)
+
+
+def batch(texts: list[str]) -> str:
+    """One frame for pushed messages: the message itself, or a ``batch`` envelope.
+
+    >>> batch(['{"type":"alert","data":{}}', '{"type":"alert","data":{"a":1}}'])
+    '{"type":"batch","messages":[{"type":"alert","data":{}},{"type":"alert","data":{"a":1}}]}'
+    """
+    if len(texts) == 1:
+        return texts[0]
+    return '{"type":"batch","messages":[' + ",".join(texts) + "]}"
+
+
+def frames(items: list[str]) -> list[str]:
+    """The frames to send for queued ``items``, in order: runs of pushes batched, replies alone.
+
+    >>> frames(['{"type":"forecast",1}', '{"type":"forecast",2}', '{"type":"pong"}'])
+    ['{"type":"batch","messages":[{"type":"forecast",1},{"type":"forecast",2}]}', '{"type":"pong"}']
+    """
+    out: list[str] = []
+    run: list[str] = []
+    for text in items:
+        if is_push(text):
+            run.append(text)
+            continue
+        if run:
+            out.append(batch(run))
+            run = []
+        out.append(text)
+    if run:
+        out.append(batch(run))
+    return out
 
 
 class Broadcaster:

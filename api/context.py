@@ -11,6 +11,7 @@ from api.catalog import Catalog
 from api.metrics import GatewayMetrics
 from api.ratelimit import LoginRateLimiter
 from api.replay import ReplayManager
+from api.security import TokenCache
 from api.store import Store
 from api.users import UserStore
 from flowcast.settings import Settings
@@ -28,6 +29,7 @@ class Gateway:
     store: Store = field(init=False)
     users: UserStore = field(init=False)
     broadcaster: Broadcaster = field(init=False)
+    tokens: TokenCache = field(init=False)
     ws_ping_interval: float = 20.0
     ws_queue_size: int = 256
     login_limiter: LoginRateLimiter = field(default_factory=LoginRateLimiter)
@@ -37,3 +39,4 @@ class Gateway:
         self.store = Store(self.redis)
         self.users = UserStore(self.redis)
         self.broadcaster = Broadcaster(self.redis, self.metrics, self.ws_queue_size)
+        self.tokens = TokenCache(self.jwt_secret)

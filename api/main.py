@@ -17,11 +17,23 @@ from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from api import errors
+from api import errors, security_headers
 from api.catalog import Catalog
 from api.context import Gateway
 from api.metrics import GatewayMetrics, MetricsMiddleware
-from api.routes import admin, auth, batch, evaluation, forecasts, ops, predict, sensors, ws
+from api.routes import (
+    admin,
+    alerts,
+    auth,
+    batch,
+    evaluation,
+    forecasts,
+    lifecycle,
+    ops,
+    predict,
+    sensors,
+    ws,
+)
 from api.security import resolve_jwt_secret
 from api.users import bootstrap_admin
 from flowcast.settings import Settings
@@ -78,9 +90,22 @@ def create_app(settings: Settings, redis: Redis | None = None) -> FastAPI:
         lifespan=_lifespan(gateway, owns_redis=redis is None),
     )
     app.state.gateway = gateway
-    for module in (auth, sensors, forecasts, batch, predict, evaluation, admin, ops, ws):
+    for module in (
+        auth,
+        sensors,
+        forecasts,
+        batch,
+        predict,
+        evaluation,
+        admin,
+        ops,
+        ws,
+        alerts,
+        lifecycle,
+    ):
         app.include_router(module.router)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
     errors.install(app)
     app.add_middleware(MetricsMiddleware, metrics=gateway.metrics)
+    security_headers.install(app, settings.cors_origins)  # CORS closed unless configured
     return app

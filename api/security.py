@@ -5,6 +5,8 @@
 >>> claims = decode_token(secret, token)
 >>> (claims.username, claims.role)
 ('alice', <Role.OPERATOR: 'operator'>)
+>>> TokenCache(secret).decode(token) == claims
+True
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ from __future__ import annotations
 import enum
 import logging
 import secrets
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -96,6 +100,11 @@ def issue_token(secret: str, username: str, role: Role, *, expiry_minutes: int) 
 
 def decode_token(secret: str, token: str) -> Claims:
     """Verify signature, expiry and issuer; raise `TokenError` with a reason otherwise."""
+    return _verify(secret, token)[0]
+
+
+def _verify(secret: str, token: str) -> tuple[Claims, int]:
+    """`decode_token`, also returning the token's ``exp`` (POSIX seconds)."""
     try:
         payload = jwt.decode(
             token,
@@ -112,4 +121,38 @@ def decode_token(secret: str, token: str) -> Claims:
         role = Role(payload["role"])
     except ValueError as exc:
         raise TokenError("token has an unknown role") from exc
-    return Claims(username=str(payload["sub"]), role=role)
+    return Claims(username=str(payload["sub"]), role=role), int(payload["exp"])
+
+
+class TokenCache:
+    """Verified claims per token until its expiry, in a bounded LRU (``maxsize`` tokens).
+
+    A token is fully verified (`decode_token`) the first time it is seen; later look-ups of
+    the same token string skip the signature check but still refuse it once ``exp`` has passed
+    (the same rule as PyJWT: valid while now < exp). Failures are never cached, so garbage
+    tokens cannot evict good ones. Whether the account still exists with the token's role is
+    not a property of the token: the caller checks it on every request (`api.deps.authorise`).
+    """
+
+    def __init__(self, secret: str, maxsize: int = 4096) -> None:
+        self.secret = secret
+        self.maxsize = maxsize
+        self._entries: OrderedDict[str, tuple[int, Claims]] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def decode(self, token: str) -> Claims:
+        """The claims of ``token``; `TokenError` if it is invalid or expired."""
+        entry = self._entries.get(token)
+        if entry is None:
+            claims, exp = _verify(self.secret, token)
+            self._entries[token] = (exp, claims)
+            if len(self._entries) > self.maxsize:
+                self._entries.popitem(last=False)
+            return claims
+        if time.time() >= entry[0]:
+            del self._entries[token]
+            raise TokenError("token expired")
+        self._entries.move_to_end(token)
+        return entry[1]

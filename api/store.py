@@ -1,7 +1,9 @@
 """Read side of the Redis contract (``flowcast.redis_keys``): thin async adapters, no logic.
 
 Values are returned as parsed JSON dicts in their wire form; a malformed value written by
-someone else is skipped (logged), never turned into a 500.
+someone else is skipped (logged), never turned into a 500. `Store.latest_raw` is the hot path's
+exception: the worker validated the forecast before writing it, so its stored JSON bytes are
+served as they are (only a cheap check that they are a JSON object).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 
+from api.coalesce import HashReader
 from flowcast import redis_keys as keys
 
 log = logging.getLogger(__name__)
@@ -26,6 +29,17 @@ def _parse(raw: bytes | str | None, what: str) -> dict[str, Any] | None:
         log.warning("skipping malformed %s in Redis", what)
         return None
     return value if isinstance(value, dict) else None
+
+
+def _raw_object(raw: bytes | str | None, what: str) -> bytes | None:
+    """``raw`` as bytes if it looks like a JSON object (``{…}``), else None (logged)."""
+    if raw is None:
+        return None
+    data = raw.encode() if isinstance(raw, str) else raw
+    if data[:1] == b"{" and data.rstrip()[-1:] == b"}":
+        return data
+    log.warning("skipping malformed %s in Redis", what)
+    return None
 
 
 def _text(value: bytes | str) -> str:
@@ -46,6 +60,7 @@ class Store:
 
     def __init__(self, redis: Redis) -> None:
         self.redis = redis
+        self._latest = HashReader(redis, keys.LATEST)
 
     async def latest_all(self) -> dict[str, dict[str, Any]]:
         """sensor_id → latest Forecast (wire form)."""
@@ -62,6 +77,13 @@ class Store:
     async def latest(self, sensor_id: str) -> dict[str, Any] | None:
         """Latest forecast of one sensor."""
         return _parse(await self.redis.hget(keys.LATEST, sensor_id), "forecast")
+
+    async def latest_raw(self, sensor_id: str) -> bytes | None:
+        """Latest forecast of one sensor as its stored JSON bytes (not re-serialised).
+
+        Concurrent calls share one ``HMGET`` (`api.coalesce.HashReader`).
+        """
+        return _raw_object(await self._latest.get(sensor_id), "forecast")
 
     async def readings_all(self) -> dict[str, dict[str, Any]]:
         """sensor_id → last Reading (wire form)."""

@@ -1,11 +1,19 @@
 """One WebSocket client: snapshot, then live pushes from its `Subscriber` queue.
 
 Only the sender task writes to the socket; replies to the client's own messages go through the
-same bounded queue, so a flood of client messages cannot grow memory. Protocol (server → client):
-``{"type": "snapshot", "forecasts": [...]}``, ``{"type": "forecast" | "alert", "data": {...}}``,
-``{"type": "subscribed", "sensors": [...] | null}``, ``{"type": "ping"}``, ``{"type": "pong"}``,
-``{"type": "error", "detail": "..."}``. Client → server: ``{"action": "subscribe", "sensors":
-[...] | null}`` and ``{"action": "ping"}``.
+same bounded queue, so a flood of client messages cannot grow memory.
+
+Protocol, server → client (JSON text frames):
+
+- ``{"type": "snapshot", "forecasts": [...]}`` on connect and after each subscribe;
+- ``{"type": "forecast" | "alert", "data": {...}}``, a pushed forecast or alert;
+- ``{"type": "batch", "messages": [<forecast | alert message>, ...]}``: several pushes in one
+  frame, in order, sent when the client's queue held more than one at once (a client handles
+  each element as if it had come alone);
+- ``{"type": "subscribed", "sensors": [...] | null}``, ``{"type": "ping"}`` (after a quiet
+  ``ping_interval``), ``{"type": "pong"}``, ``{"type": "error", "detail": "..."}``, never batched.
+
+Client → server: ``{"action": "subscribe", "sensors": [...] | null}`` and ``{"action": "ping"}``.
 """
 
 from __future__ import annotations
@@ -21,13 +29,14 @@ import anyio
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from api.broadcaster import Subscriber
+from api.broadcaster import Subscriber, frames
 from api.context import Gateway
 
 SENSOR_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_MESSAGE = 16 * 1024
 MAX_SENSORS = 5000
 FLOOD_STRIKES = 50
+MAX_BATCH = 64  # pushed messages per frame at most
 GONE = (WebSocketDisconnect, RuntimeError, OSError)
 
 
@@ -54,6 +63,9 @@ def _text(received: Any) -> str:
 def message(kind: str, **fields: Any) -> str:
     """A server → client JSON text."""
     return orjson.dumps({"type": kind, **fields}).decode()
+
+
+PING = message("ping")
 
 
 class TokenBucket:
@@ -88,6 +100,7 @@ class Session:
         self.gateway = gateway
         self.ping_interval = ping_interval
         self.bucket = TokenBucket(rate=5.0, burst=20)
+        self.sent = 0  # sends so far (the keepalive's clock)
 
     async def snapshot(self, sensors: frozenset[str] | None) -> str:
         """The latest forecasts the filter selects."""
@@ -128,6 +141,7 @@ class Session:
         async with anyio.create_task_group() as group:
             for job in (until_slow, receive, lambda: self._send_loop(sub)):
                 group.start_soon(_then_cancel, job, group.cancel_scope)
+            group.start_soon(self._keepalive, sub)
         return reason
 
     async def _close(self, code: int, reason: str) -> None:
@@ -135,12 +149,27 @@ class Session:
             await asyncio.wait_for(self.ws.close(code, reason), 2.0)
 
     async def _send_loop(self, sub: Subscriber) -> None:
+        """Send what is queued; several queued pushes go out as one ``batch`` frame.
+
+        No timeout per message (a cancel scope costs more than the send): `_keepalive` queues
+        the pings.
+        """
         pushed = self.gateway.metrics.ws_pushed
         with contextlib.suppress(*GONE):
             while True:
-                text = await sub.next(self.ping_interval)
-                await self.ws.send_text(text if text is not None else message("ping"))
-                pushed.inc()
+                items = await sub.take(MAX_BATCH)
+                for frame in frames(items):
+                    await self.ws.send_text(frame)
+                self.sent += 1
+                pushed.inc(len(items))
+
+    async def _keepalive(self, sub: Subscriber) -> None:
+        """Queue a ping whenever nothing was sent for a whole ``ping_interval``."""
+        while True:
+            before = self.sent
+            await anyio.sleep(self.ping_interval)
+            if self.sent == before and sub.queue.empty():
+                sub.offer(PING)
 
     async def _receive_loop(self, sub: Subscriber) -> tuple[int, str] | None:
         strikes = 0

@@ -36,6 +36,16 @@ class Settings(BaseSettings):
     history_hours: int = Field(default=24 * 14, ge=1)
     api_host: str = "127.0.0.1"
     api_port: int = 8000
+    api_workers: int = Field(
+        default=1, ge=1, description="gateway processes (each with its own Redis subscription)"
+    )
+    api_access_log: bool = Field(default=False, description="uvicorn access log (costly)")
+    tls_certfile: Path | None = Field(default=None, description="PEM certificate for HTTPS")
+    tls_keyfile: Path | None = Field(default=None, description="PEM private key for HTTPS")
+    tls_offloaded: bool = Field(
+        default=False, description="a reverse proxy terminates TLS (production without certs)"
+    )
+    cors_origins: list[str] = Field(default=[], description="origins allowed by CORS")
     admin_user: str = "admin"
     admin_password: str | None = None
     jwt_secret: str | None = None

@@ -94,11 +94,15 @@ async def latest(
 
 @router.get("/{sensor_id}", response_model=ForecastOut, responses=NOT_FOUND)
 async def for_sensor(gateway: GatewayDep, _: CurrentUser, sensor_id: SensorIdPath) -> Response:
-    """The latest forecast of one sensor."""
-    forecast = await gateway.store.latest(sensor_id)
+    """The latest forecast of one sensor.
+
+    The body is the forecast's JSON exactly as the worker stored it (validated when written);
+    ``response_model`` only documents it.
+    """
+    forecast = await gateway.store.latest_raw(sensor_id)
     if forecast is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no forecast for sensor {sensor_id!r}")
-    return json_response(forecast)
+    return Response(forecast, media_type="application/json")
 
 
 def mean_abs_error(points: list[dict[str, Any]]) -> tuple[float | None, int]:

@@ -17,6 +17,7 @@ run ``python -m flowcast.cli api`` as a child process on a free loopback port.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
 import os
 import random
@@ -192,11 +193,33 @@ def existing_sensors(redis_url: str) -> list[str]:
 
 
 def cpu_seconds(pid: int | None) -> float:
-    """User + system CPU seconds of a process so far (0 when unknown)."""
+    """User + system CPU seconds so far of a process and its live descendants (0 if unknown).
+
+    Descendants count so that a gateway running ``api_workers`` processes is measured whole.
+    """
     if pid is None:
         return 0.0
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / CLK_TCK
+    total = 0.0
+    for one in (pid, *descendants(pid)):
+        try:
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # exited meanwhile
+            continue
+        total += (int(fields[11]) + int(fields[12])) / CLK_TCK
+    return total
+
+
+def descendants(pid: int) -> list[int]:
+    """Live descendants of ``pid`` (Linux ``/proc``)."""
+    found, frontier = [], [pid]
+    while frontier:
+        parent = frontier.pop()
+        for task in Path(f"/proc/{parent}/task").glob("*/children"):
+            with contextlib.suppress(OSError):
+                children = [int(c) for c in task.read_text().split()]
+                found += children
+                frontier += children
+    return found
 
 
 # -- HTTP load --------------------------------------------------------------------------------
@@ -475,9 +498,10 @@ async def _ws_client(job: WsJob, gate: asyncio.Semaphore) -> list[tuple[str, flo
     try:
         while len(received) < job.messages and (left := job.until - time.time()) > 0:
             raw = await asyncio.wait_for(ws.recv(), left)
-            message = orjson.loads(raw)
-            if message.get("type") == "forecast":
-                received.append((message_key(message["data"]), time.time()))
+            frame, at = orjson.loads(raw), time.time()
+            for message in frame["messages"] if frame.get("type") == "batch" else [frame]:
+                if message.get("type") == "forecast":
+                    received.append((message_key(message["data"]), at))
     except (WebSocketException, TimeoutError, OSError):
         pass  # what did not arrive counts as lost
     finally:
