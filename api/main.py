@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
-from api import errors, security_headers
+from api import body_limit, errors, security_headers
 from api.catalog import Catalog
 from api.context import Gateway
 from api.metrics import GatewayMetrics, MetricsMiddleware
@@ -106,6 +106,9 @@ def create_app(settings: Settings, redis: Redis | None = None) -> FastAPI:
         app.include_router(module.router)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")
     errors.install(app)
+    upload_limit = batch.MAX_BYTES + body_limit.MULTIPART_OVERHEAD
+    limits = body_limit.BodyLimits({"/forecasts/batch": upload_limit})
+    app.add_middleware(body_limit.BodySizeLimitMiddleware, limits=limits)
     app.add_middleware(MetricsMiddleware, metrics=gateway.metrics)
     security_headers.install(app, settings.cors_origins)  # CORS closed unless configured
     return app

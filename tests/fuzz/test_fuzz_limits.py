@@ -1,8 +1,7 @@
 """Oversized and endless uploads are refused with a JSON 413 (streamed ones included).
 
-Known limit (see RELIABILITY.md): Starlette spools a multipart file to a temporary file before
-the route sees it, so the 413 comes after the whole body was received; a body-size limit in
-front of the app (reverse proxy or ASGI middleware) is what bounds the bytes accepted.
+`api.body_limit` refuses a declared oversized body before reading it and cuts a chunked one
+off at the limit; the route's own check (`api.routes.batch.read_limited`) stays behind it.
 """
 
 from __future__ import annotations
