@@ -49,10 +49,20 @@ class HourRing:
         return None if isnan(value) else value
 
     def recent(self, end_hour: int, count: int) -> list[float]:
-        """The available values among the ``count`` hours ending at ``end_hour``."""
-        out = []
-        for hour in range(end_hour - count + 1, end_hour + 1):
-            value = self.get(hour)
-            if value is not None:
-                out.append(value)
-        return out
+        """The available values among the ``count`` hours ending at ``end_hour``.
+
+        >>> ring = HourRing(size=4)
+        >>> ring.put(10, 1.0); ring.put(12, 3.0)
+        >>> ring.recent(12, 3), ring.recent(13, 3), ring.recent(9, 2)
+        ([1.0, 3.0], [3.0], [])
+        """
+        last = self.last_hour
+        if last is None:
+            return []
+        size, values = self.size, self.values
+        first = max(end_hour - count + 1, last - size + 1)
+        return [
+            value
+            for hour in range(first, min(end_hour, last) + 1)
+            if not isnan(value := values[hour % size])
+        ]

@@ -113,11 +113,22 @@ def _repair_mojibake(text: str) -> str:
 
 
 def _state_key(value: Any) -> str | None:
+    if isinstance(value, str):
+        return _text_state_key(value)  # a file holds a handful of distinct state texts
     if is_blank(value):
         return None
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
+    if isinstance(value, bool) or not isinstance(value, int | float):
         raise InvalidValueError("wrong_type", f"state of type {type(value).__name__}")
-    text = normalise_header(_repair_mojibake(str(value)))
+    return _normalised_state_key(str(value))
+
+
+@lru_cache(maxsize=1024)
+def _text_state_key(value: str) -> str | None:
+    return None if is_blank(value) else _normalised_state_key(value)
+
+
+def _normalised_state_key(value: str) -> str:
+    text = normalise_header(_repair_mojibake(value))
     match = _INTEGRAL_FLOAT.fullmatch(text.replace("_", "."))
     return match.group(1) if match else text
 
