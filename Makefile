@@ -30,7 +30,8 @@ unit: $(STAMP)
 
 bench: $(STAMP)  ## benchmarks, JSON results under bench-results/
 	@mkdir -p bench-results
-	$(BIN)/flowcast bench pipeline --records 50000 --json bench-results/pipeline.json
+	$(BIN)/flowcast bench pipeline --records 60000 --json bench-results/pipeline.json
+	$(BIN)/flowcast bench pipeline --records 60000 --workers 2 --json bench-results/pipeline-2-workers.json
 	$(BIN)/flowcast bench api --seconds 10 --connections 50 --json bench-results/api.json
 	$(BIN)/flowcast bench ws --clients 1000 --messages 50 --rate 5 --json bench-results/ws.json
 
