@@ -46,7 +46,10 @@ def parse_utc(text: str) -> datetime:
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
         raise ValueError(f"timestamp without offset: {text!r}")
-    return value.astimezone(UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00: past the calendar's end in UTC
+        raise ValueError(f"timestamp outside the calendar in UTC: {text!r}") from None
 
 
 def format_utc(value: datetime) -> str:

@@ -76,9 +76,14 @@ class LocalTimeResolver:
     def to_utc(self, sensor_id: str, value: Any) -> datetime:
         """The UTC instant of ``value`` for ``sensor_id``; raises `InvalidValueError` if not."""
         parsed = parse_timestamp(value)
-        if parsed.tzinfo is not None:
-            return parsed.astimezone(UTC)
-        return self._local_to_utc(sensor_id, parsed)
+        try:
+            if parsed.tzinfo is not None:
+                return parsed.astimezone(UTC)
+            return self._local_to_utc(sensor_id, parsed)
+        except OverflowError:  # year 1 or 9999 pushed off the calendar by the UTC offset
+            raise InvalidValueError(
+                "bad_timestamp", f"timestamp {value!r} is outside the calendar in UTC"
+            ) from None
 
     def _local_to_utc(self, sensor_id: str, local: datetime) -> datetime:
         if not _exists(local):

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -149,3 +150,20 @@ def test_an_absurd_flow_is_dead_lettered_and_does_not_poison_the_sensor(flow: fl
     out = run_batch(ForecastCore(), screened_batch(records, "kafka"), "kafka")
     assert [d.reason for d in out.dead_letters] in (["bad_value"], ["bad_json"])  # ±Infinity
     assert forecasts_of(records) == forecasts_of([*before, *after])
+
+
+@pytest.mark.parametrize(
+    "ts",
+    [
+        "9999-12-31T23:00:00-05:00",  # past the calendar's end once in UTC
+        "0001-01-01T00:00:00+05:00",  # before its start
+        "9999-12-31T23:59:59.999999-14:00",
+    ],
+)
+def test_a_timestamp_at_the_edge_of_the_calendar_is_a_dead_letter(ts: str) -> None:
+    message = valid_reading("191", 0).to_dict() | {"ts": ts}
+    batch = screened_batch([raw(dumps(message), b"191", 0)], "kafka")
+    (_, item) = batch[0]
+    assert isinstance(item, DeadLetter)
+    assert item.reason == "bad_value"
+    assert "calendar" in item.detail

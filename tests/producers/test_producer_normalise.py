@@ -257,3 +257,15 @@ def test_value_parsers() -> None:
     assert parse_number("12,5") == 12.5
     assert parse_number(None) is None
     assert parse_number("  ") is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["9999-12-31T23:00:00-05:00", "0001-01-01T00:00:00+05:00", "0001-01-01T00:00:00"],
+)
+def test_a_timestamp_pushed_off_the_calendar_by_its_offset_is_bad(value: str) -> None:
+    from producers.timestamps import LocalTimeResolver
+
+    with pytest.raises(InvalidValueError) as caught:
+        LocalTimeResolver().to_utc("191", value)
+    assert caught.value.reason == "bad_timestamp"
