@@ -60,7 +60,7 @@ def tls_options(settings: Settings) -> dict[str, str]:
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """Everything `run_api` passes to ``uvicorn.run`` but the app (checks TLS first)."""
     tls = tls_options(settings)
-    if settings.api_workers > 1 and not settings.jwt_secret:
+    if settings.api_workers > 1 and not (settings.jwt_secret or "").strip():
         raise ValueError(
             "FLOWCAST_API_WORKERS > 1 needs FLOWCAST_JWT_SECRET: each worker process would "
             "otherwise sign and check tokens with its own random secret"

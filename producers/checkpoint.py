@@ -33,8 +33,11 @@ import orjson
 from producers.filters import ReplayFilter
 
 
-def fingerprint(paths: Sequence[Path], window: ReplayFilter, topic: str) -> str:
-    """Identity of a replay: each input's path, size and mtime, the filters and the topic."""
+def fingerprint(
+    paths: Sequence[Path], window: ReplayFilter, topic: str, perturb: Sequence[str] = ()
+) -> str:
+    """Identity of a replay: each input's path, size and mtime, the filters, the injected
+    perturbations and the topic."""
     files = []
     for path in paths:
         stat = path.stat()
@@ -42,6 +45,7 @@ def fingerprint(paths: Sequence[Path], window: ReplayFilter, topic: str) -> str:
     sensors = sorted(window.sensors) if window.sensors is not None else None
     start = window.start.isoformat() if window.start else None
     identity = {"files": files, "start": start, "days": window.days, "sensors": sensors}
+    identity["perturb"] = list(perturb)
     return hashlib.sha256(orjson.dumps({**identity, "topic": topic})).hexdigest()
 
 

@@ -6,6 +6,7 @@ the run (and says so). Exit codes: 0 done, 1 broker/delivery failure, 2 bad inpu
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
@@ -32,6 +33,7 @@ from producers.publisher import (
 from producers.replay_core import ReplayStats, Resume, replay
 from producers.replay_view import ProgressObserver, make_progress, summary_table
 
+log = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_DELIVERY = 1
 EXIT_INPUT = 2
@@ -147,22 +149,28 @@ def _saver(
         return None
 
     def save(counts: PublishCounts) -> None:
-        checkpoint.readings = resume.readings + counts.readings
-        checkpoint.dead_letters = resume.dead_letters + counts.dead_letters
-        if topic_ends is not None:
-            checkpoint.topic_ends = topic_ends.read()
-        checkpoint.save()
+        """Skipped (the file keeps the previous, earlier position) if the broker's ends cannot
+        be read or the file written: a resume then re-sends a little, which workers skip."""
+        try:
+            ends = topic_ends.read() if topic_ends is not None else checkpoint.topic_ends
+            checkpoint.readings = resume.readings + counts.readings
+            checkpoint.dead_letters = resume.dead_letters + counts.dead_letters
+            checkpoint.topic_ends = ends
+            checkpoint.save()
+        except Exception as exc:  # a broker hiccup or a full disk must not end the replay
+            log.warning("checkpoint not saved this time (%r); the previous one stands", exc)
 
     return save
 
 
 def open_checkpoint(
     path: Path, settings: Settings, paths: Sequence[Path], window: ReplayFilter,
-    topic_ends: TopicEnds, console: Console,
+    topic_ends: TopicEnds, console: Console, perturb: Sequence[str] = (),
 ) -> ReplayCheckpoint:  # fmt: skip
     """This replay's checkpoint at ``path``, rewound if the broker lost records it had
     acknowledged (a partition of the readings topic now ends before it did)."""
-    checkpoint = ReplayCheckpoint.load(path, fingerprint(paths, window, settings.readings_topic))
+    identity = fingerprint(paths, window, settings.readings_topic, perturb)
+    checkpoint = ReplayCheckpoint.load(path, identity)
     if not checkpoint.readings and not checkpoint.dead_letters:
         return checkpoint
     if lost_records(checkpoint.topic_ends, topic_ends.read()):
@@ -179,16 +187,26 @@ def open_checkpoint(
 @contextmanager
 def checkpoint_position(
     path: Path | None, settings: Settings, paths: Sequence[Path], window: ReplayFilter,
-    bootstrap: str, console: Console,
+    bootstrap: str, console: Console, perturb: Sequence[str] = (),
 ) -> Iterator[tuple[ReplayCheckpoint | None, TopicEnds | None]]:  # fmt: skip
     """The checkpoint at ``path`` (see `open_checkpoint`) and the reader of the readings
-    topic's end offsets that its saves use; ``(None, None)`` without a path."""
+    topic's end offsets that its saves use; ``(None, None)`` without a path.
+
+    `PublishError` if the broker cannot tell where the topic ends (the replay then stops
+    with a clear message instead of guessing where to resume)."""
     if path is None:
         yield None, None
         return
-    ends = TopicEnds(bootstrap, settings.readings_topic)
     try:
-        yield open_checkpoint(path, settings, paths, window, ends, console), ends
+        ends = TopicEnds(bootstrap, settings.readings_topic)
+    except Exception as exc:
+        raise PublishError(f"cannot read where {settings.readings_topic} ends: {exc!r}") from exc
+    try:
+        try:
+            checkpoint = open_checkpoint(path, settings, paths, window, ends, console, perturb)
+        except Exception as exc:
+            raise PublishError(f"cannot open the checkpoint {path}: {exc!r}") from exc
+        yield checkpoint, ends
     finally:
         ends.close()
 
@@ -222,10 +240,9 @@ def run_replay(
     try:
         with kafka_bootstrap(settings, console) as bootstrap:
             create_topics(settings, bootstrap, console)
-            with checkpoint_position(checkpoint, settings, paths, window, bootstrap, console) as (
-                position,
-                ends,
-            ):
+            with checkpoint_position(
+                checkpoint, settings, paths, window, bootstrap, console, perturb
+            ) as (position, ends):
                 stats, dead_sent = replay_to_kafka(
                     settings,
                     paths,

@@ -167,3 +167,4 @@ async def publish_until_sent(
         except Exception as exc:  # the broker may still be away: try again next round
             log.warning("topics not (re)created yet: %r", exc)
         publisher.partitions.clear()
+        publisher.partition_of.clear()  # the topic may have come back with other partitions

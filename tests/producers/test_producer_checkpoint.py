@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import doctest
-import importlib
 from pathlib import Path
-
-import pytest
 
 from flowcast.records import DeadLetter, Reading
 from producers.checkpoint import ReplayCheckpoint, fingerprint, lost_records
 from producers.filters import ReplayFilter
+from producers.publisher import PublishCounts
+from producers.replay_command import _saver
 from producers.replay_core import Resume, replay
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "paris"
@@ -45,6 +43,8 @@ def test_checkpoint_round_trip_and_other_inputs_start_afresh(tmp_path: Path) -> 
     other = fingerprint(FILES[:1], ReplayFilter(), "readings")
     assert ReplayCheckpoint.load(saved.path, other).readings == 0
     assert fingerprint(FILES, ReplayFilter(days=3), "readings") != key
+    perturbed = fingerprint(FILES, ReplayFilter(), "readings", ["zero:sensors=191:from=2022-06-01"])
+    assert perturbed != key
     saved.path.write_text("{not json")
     assert ReplayCheckpoint.load(saved.path, key).readings == 0
 
@@ -55,8 +55,20 @@ def test_lost_records_compares_partition_ends() -> None:
     assert lost_records({0: 5}, {})
 
 
-@pytest.mark.parametrize("name", ["producers.checkpoint", "stream.guard", "api.security_headers"])
-def test_doctests(name: str) -> None:
-    result = doctest.testmod(importlib.import_module(name))
-    assert result.attempted > 0
-    assert result.failed == 0
+class UnreachableBroker:
+    """A `TopicEnds` whose broker does not answer."""
+
+    def read(self) -> dict[int, int]:
+        raise ConnectionError("broker unreachable")
+
+
+def test_a_save_that_cannot_read_the_broker_keeps_the_previous_checkpoint(tmp_path: Path) -> None:
+    key = fingerprint(FILES, ReplayFilter(), "readings")
+    checkpoint = ReplayCheckpoint(tmp_path / "cp.json", key, 10, 0, {0: 5})
+    checkpoint.save()
+    save = _saver(checkpoint, Resume(10, 0), UnreachableBroker())  # type: ignore[arg-type]
+    assert save is not None
+    save(PublishCounts(readings=40, dead_letters=1))  # no exception: the replay goes on
+    assert ReplayCheckpoint.load(checkpoint.path, key) == ReplayCheckpoint(
+        checkpoint.path, key, 10, 0, {0: 5}
+    )
