@@ -47,7 +47,7 @@ class BatchOutput:
     audit: list[AuditEntry] = field(default_factory=list)
     anomalies: dict[str, dict[str, object]] = field(default_factory=dict)  # sensor → last flags
     anomaly_counts: dict[str, int] = field(default_factory=dict)  # kind → readings flagged
-    commands_done: list[str] = field(default_factory=list)  # sensors whose admin command ran
+    commands_done: dict[str, bytes] = field(default_factory=dict)  # sensor → command that ran
 
 
 def decode(raw: RawRecord, source: str) -> Reading | DeadLetter:

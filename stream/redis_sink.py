@@ -8,6 +8,7 @@ when its forecast is already in Redis. Keys and channels: `flowcast.redis_keys`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
@@ -16,6 +17,22 @@ import redis.asyncio as aioredis
 from flowcast import redis_keys
 from models.core import ForecastCore
 from stream.batch import BatchOutput
+
+DELETE_IF_UNCHANGED = """
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  return redis.call('HDEL', KEYS[1], ARGV[1])
+end
+return 0
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCommand:
+    """An admin command as the worker read it: parsed, and the exact bytes (to delete only
+    that one once it ran)."""
+
+    command: dict[str, Any]
+    raw: bytes
 
 
 class RedisSink:
@@ -88,10 +105,11 @@ class RedisSink:
         if out.anomalies:
             mapping = {s: orjson.dumps(flags) for s, flags in out.anomalies.items()}
             pipe.hset(redis_keys.ANOMALIES, mapping=mapping)
-        if out.commands_done:
-            pipe.hdel(redis_keys.COMMANDS, *out.commands_done)
+        for sensor, raw in out.commands_done.items():
+            # only the command that ran: one an admin queued meanwhile stays for the next batch
+            pipe.eval(DELETE_IF_UNCHANGED, 1, redis_keys.COMMANDS, sensor, raw)
 
-    async def load_commands(self, sensors: Iterable[str]) -> dict[str, dict[str, Any]]:
+    async def load_commands(self, sensors: Iterable[str]) -> dict[str, PendingCommand]:
         """Pending admin commands (see ``redis_keys.COMMANDS``) of ``sensors``."""
         names = list(sensors)
         if not names:
@@ -101,7 +119,8 @@ class RedisSink:
         for name, value in zip(names, raw, strict=True):
             if value is not None:
                 try:
-                    out[name] = dict(orjson.loads(value))
+                    command = dict(orjson.loads(value))
                 except (orjson.JSONDecodeError, TypeError, ValueError):
-                    out[name] = {"command": "invalid"}
+                    command = {"command": "invalid"}
+                out[name] = PendingCommand(command, value)
         return out

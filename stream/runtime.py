@@ -63,10 +63,10 @@ class BatchRuntime:
         sensors = {item.sensor_id for _, item in decoded if not isinstance(item, DeadLetter)}
         await self._restore_missing(sensors)
         commands = await self._with_retries(lambda: self.sink.load_commands(sensors))
-        applied = apply_commands(self.core, commands)
+        applied = apply_commands(self.core, {s: c.command for s, c in commands.items()})
         out = run_batch(self.core, decoded, self.source)
         out.audit[:0] = applied
-        out.commands_done.extend(commands)
+        out.commands_done.update({s: c.raw for s, c in commands.items()})
         await self._with_retries(lambda: self.sink.write(out, self.core))
         await self.publish(out, out.dead_letters)
         _record_metrics(out, time.perf_counter() - started)
