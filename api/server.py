@@ -77,7 +77,11 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "ws_ping_interval": 20.0,
         "ws_ping_timeout": 20.0,
         "ws_per_message_deflate": False,
-        "proxy_headers": False,
+        # behind the TLS-terminating proxy, the client's address and scheme come from its
+        # X-Forwarded-* headers (login limits per real client, HSTS on HTTPS), trusted only
+        # from ``forwarded_allow_ips``; without a proxy, no header is trusted
+        "proxy_headers": settings.tls_offloaded,
+        "forwarded_allow_ips": settings.forwarded_allow_ips,
         "access_log": settings.api_access_log,
         "log_level": "info",
         **tls,

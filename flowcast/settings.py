@@ -45,6 +45,10 @@ class Settings(BaseSettings):
     tls_offloaded: bool = Field(
         default=False, description="a reverse proxy terminates TLS (production without certs)"
     )
+    forwarded_allow_ips: str = Field(
+        default="127.0.0.1",
+        description="proxies trusted for X-Forwarded-For/-Proto when TLS is offloaded",
+    )
     cors_origins: list[str] = Field(default=[], description="origins allowed by CORS")
     admin_user: str = "admin"
     admin_password: str | None = None
