@@ -16,7 +16,7 @@ import io
 import re
 from datetime import datetime
 
-from flowcast.records import parse_utc
+from flowcast.records import in_service_range, parse_utc
 
 SENSOR_COLUMNS = ("sensor_id", "iu_ac", "identifiant arc")
 TS_COLUMNS = ("ts", "t_1h", "date et heure de comptage")
@@ -49,6 +49,8 @@ def _row(line: int, cells: list[str], sid: int, tsi: int) -> Row | RowProblem:
         ts = parse_utc(ts_text)
     except ValueError:
         return line, f"bad ts {ts_text[:64]!r} (ISO-8601 with offset expected)"
+    if not in_service_range(ts):
+        return line, f"ts {ts_text[:64]!r} outside [1970, 2200)"
     return line, sensor_id, ts
 
 

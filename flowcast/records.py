@@ -41,6 +41,20 @@ class ArcState(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def in_service_range(ts: datetime) -> bool:
+    """Whether ``ts`` is an instant Flowcast handles: [1970, 2200) UTC (hours can be added
+    to it and it has an epoch hour index).
+
+    >>> in_service_range(datetime(2022, 6, 17, tzinfo=UTC)), in_service_range(LATEST)
+    (True, False)
+    """
+    return EARLIEST <= ts < LATEST
+
+
 def parse_utc(text: str) -> datetime:
     """Parse an ISO-8601 timestamp with offset (or ``Z``) into an aware UTC datetime."""
     value = datetime.fromisoformat(text)

@@ -19,15 +19,12 @@ True
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 
-from flowcast.records import DeadLetter, Reading
+from flowcast.records import DeadLetter, Reading, in_service_range
 from producers.normalise import MAX_FLOW, MAX_OCCUPANCY
 from stream.batch import RawRecord, decode_batch
 
 SENSOR_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
 def _outside(value: float | None, high: float) -> bool:
@@ -38,7 +35,7 @@ def out_of_range(reading: Reading) -> str | None:
     """Why ``reading`` cannot be processed, or None when its values are plausible."""
     if not SENSOR_ID.fullmatch(reading.sensor_id):
         return f"sensor id {reading.sensor_id[:80]!r} is not 1-64 letters, digits or _.:-"
-    if not EARLIEST <= reading.ts < LATEST:
+    if not in_service_range(reading.ts):
         return f"timestamp {reading.ts.isoformat()} outside [1970, 2200)"
     if reading.ts.minute or reading.ts.second or reading.ts.microsecond:
         return f"timestamp {reading.ts.isoformat()} is not the start of an hour"

@@ -25,6 +25,9 @@ BAD_REQUESTS = [
     ("POST", "/predict", {"sensor_id": "4264", "ts": "2022-06-17T14:00:00"}),
     ("POST", "/predict", {"sensor_id": "4264", "ts": "2022-06-17T14:00:00Z", "x": 1}),
     ("POST", "/predict", [1, 2]),
+    ("POST", "/predict", {"sensor_id": "4264", "ts": "9999-12-31T23:00:00-05:00"}),
+    ("POST", "/predict", {"sensor_id": "4264", "ts": "0001-01-01T00:00:00+05:00"}),
+    ("POST", "/predict", {"sensor_id": "4264", "ts": "2300-01-01T00:00:00Z"}),
     ("POST", "/admin/users", {"username": "a b", "password": "long-enough"}),
     ("POST", "/admin/users", {"username": "ab", "password": "short"}),
     ("POST", "/admin/users", {"username": "ab", "password": "long-enough", "role": "root"}),
@@ -95,3 +98,17 @@ def test_dashboard_is_served_without_external_assets(client) -> None:
         assert response.status_code == 200
         assert "http://" not in response.text.replace("http://www.w3.org/2000/svg", "")
         assert "https://" not in response.text
+
+
+def test_a_batch_row_at_the_calendar_edge_is_reported_not_a_500(client, admin_token) -> None:
+    csv = b"sensor_id,ts\n4264,9999-12-31T23:30:00Z\n4264,0001-01-01T00:00:00+05:00\n"
+    response = client.post(
+        "/forecasts/batch",
+        files={"file": ("edge.csv", csv, "text/csv")},
+        headers=auth(admin_token),
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["rows"], body["forecasts"]) == (2, [])
+    assert [e["line"] for e in body["errors"]] == [2, 3]
+    assert all("outside" in e["detail"] or "bad ts" in e["detail"] for e in body["errors"])
