@@ -36,6 +36,11 @@ WRONG_TYPES = st.one_of(
     st.booleans(),
     st.dictionaries(st.text(max_size=4), st.integers(), max_size=2),
 )
+ANY_INSTANT = st.one_of(  # anywhere in the calendar, and often within a day of its two ends
+    st.datetimes(timezones=st.timezones()),
+    st.datetimes(min_value=datetime(9999, 12, 31), timezones=st.timezones()),
+    st.datetimes(max_value=datetime(1, 1, 1, 23, 59), timezones=st.timezones()),
+)
 FIELDS = ("sensor_id", "ts", "flow", "occupancy", "traffic_state", "arc_state", "source")
 
 
@@ -61,8 +66,11 @@ def mutated_reading(draw: st.DrawFn) -> bytes:
     """A valid reading's JSON with one field dropped, retyped, made huge or garbled."""
     data: dict[str, Any] = orjson.loads(valid_reading(draw(st.sampled_from(SENSORS)), 5).to_json())
     field = draw(st.sampled_from(FIELDS))
-    how = draw(st.sampled_from(["drop", "retype", "huge", "any"]))
-    if how == "drop":
+    how = draw(st.sampled_from(["drop", "retype", "huge", "any", "any_time"]))
+    if how == "any_time":  # any instant, with any offset: the calendar's edges included
+        moment = draw(ANY_INSTANT)
+        data["ts"] = moment.isoformat()
+    elif how == "drop":
         data.pop(field)
     elif how == "retype":
         data[field] = draw(WRONG_TYPES)
@@ -167,3 +175,13 @@ def test_a_timestamp_at_the_edge_of_the_calendar_is_a_dead_letter(ts: str) -> No
     assert isinstance(item, DeadLetter)
     assert item.reason == "bad_value"
     assert "calendar" in item.detail
+
+
+@settings(max_examples=200, deadline=None)
+@given(moment=ANY_INSTANT)
+def test_any_instant_with_any_offset_is_decoded_or_dead_lettered(moment: datetime) -> None:
+    message = valid_reading("191", 0).to_dict() | {"ts": moment.isoformat()}
+    ((_, item),) = screened_batch([raw(dumps(message), b"191", 0)], "kafka")
+    assert isinstance(item, Reading | DeadLetter)
+    if isinstance(item, DeadLetter):
+        assert item.reason == "bad_value"
