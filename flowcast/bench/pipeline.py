@@ -16,7 +16,6 @@ In one run, on the same records (contract in DESIGN.md):
 from __future__ import annotations
 
 import asyncio
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ from flowcast.embedded import services
 from flowcast.kafka_admin import ensure_topics, unique_topic_settings
 from flowcast.processes import ManagedProcess
 from flowcast.settings import Settings
+from flowcast.worker_process import start_worker
 from models.core import ForecastCore
 from producers.publisher import publish_all
 from stream.kafka_io import group_settled, last_assignment
@@ -64,23 +64,6 @@ async def _drain(bootstrap: str, topic: str, count: int) -> float:
         return count / (time.perf_counter() - started)
     finally:
         await consumer.stop()
-
-
-def worker_env(settings: Settings, bootstrap: str, redis_url: str, state: Path) -> dict[str, str]:
-    import os
-
-    return {
-        **os.environ,
-        "FLOWCAST_KAFKA_BOOTSTRAP": bootstrap,
-        "FLOWCAST_REDIS_URL": redis_url,
-        "FLOWCAST_READINGS_TOPIC": settings.readings_topic,
-        "FLOWCAST_DEADLETTER_TOPIC": settings.deadletter_topic,
-        "FLOWCAST_FORECASTS_TOPIC": settings.forecasts_topic,
-        "FLOWCAST_APP_ID": settings.app_id,
-        "FLOWCAST_PARTITIONS": str(settings.partitions),
-        "FLOWCAST_STATE_DIR": str(state),
-        "FLOWCAST_WORKER_TRACKING": "false",
-    }
 
 
 def processed(client: redis.Redis) -> int:
@@ -151,16 +134,10 @@ def run_pipeline_bench(settings: Settings, *, records: int, json_path: Path, wor
         raw = asyncio.run(_drain(endpoints.kafka_bootstrap, topics.readings_topic, records))
         result["raw_consume_records_per_s"] = round(raw, 1)
         out.print(f"bare consumer: {raw:,.0f} records/s")
-        env = worker_env(topics, endpoints.kafka_bootstrap, endpoints.redis_url, Path(tmp))
-        procs = [
-            ManagedProcess(
-                f"worker-{i}",
-                [sys.executable, "-m", "flowcast.cli", "worker"],
-                Path(tmp) / f"worker-{i}.log",
-                env=env,
-            ).start()
-            for i in range(workers)
-        ]
+        bound = topics.model_copy(
+            update={"kafka_bootstrap": endpoints.kafka_bootstrap, "redis_url": endpoints.redis_url}
+        )
+        procs = [start_worker(bound, Path(tmp), f"worker-{i}") for i in range(workers)]
         try:
             result.update(pipeline_rate(client, procs, records, topics.partitions))
             rate = result["records_per_s"]

@@ -1,14 +1,13 @@
 """Shared tools of the fault-injection suite: worker and gateway processes, checks, figures.
 
 The worker checks (an uninterrupted in-process core as the reference, Redis compared to it)
-and the worker environment are those of the worker tests in ``tests/stream``, imported, not
+and the worker child are those of the worker tests in ``tests/stream``, imported, not
 copied. Each scenario writes the figures it measured to ``test-artifacts/reliability/`` (the
 source of the table in RELIABILITY.md).
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import sys
@@ -23,7 +22,6 @@ import redis
 from flowcast import redis_keys
 from flowcast.embedded import free_port
 from flowcast.processes import ManagedProcess
-from flowcast.settings import Settings
 
 TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent
@@ -34,29 +32,9 @@ JWT_SECRET = "fault-suite-jwt-secret-0123456789abcdef"
 if str(TESTS / "stream") not in sys.path:
     sys.path.insert(0, str(TESTS / "stream"))
 import test_stream_worker as worker_checks  # noqa: E402  (the worker tests' reference checks)
+from worker_children import start_test_worker as start_worker  # noqa: E402
 
-
-def _stream_conftest() -> Any:
-    spec = importlib.util.spec_from_file_location("stream_conftest", TESTS / "stream/conftest.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-worker_env = _stream_conftest().worker_env
-__all__ = ["worker_checks", "worker_env"]
-
-
-def start_worker(settings: Settings, log_dir: Path, name: str) -> ManagedProcess:
-    """A ``flowcast worker`` on the settings' broker, Redis and topics."""
-    return ManagedProcess(
-        name,
-        [sys.executable, "-m", "flowcast.cli", "worker"],
-        log_dir / f"{name}.log",
-        env=worker_env(settings, log_dir / "state"),
-        cwd=REPO,
-    ).start()
+__all__ = ["start_worker", "worker_checks"]
 
 
 class Gateway:

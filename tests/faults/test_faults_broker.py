@@ -23,13 +23,13 @@ from fault_harness import (
     record_figures,
     start_worker,
     worker_checks,
-    worker_env,
 )
 
 from flowcast.embedded import EmbeddedKafka
 from flowcast.kafka_admin import unique_topic_settings
 from flowcast.processes import ManagedProcess
 from flowcast.settings import Settings
+from flowcast.worker_process import worker_env
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
 FILES = ("export_2022_sts-peres_191.csv.gz", "historique_2022_st-antoine_376.csv.gz")
