@@ -20,7 +20,6 @@ import contextlib
 import logging
 from typing import Any
 
-import anyio
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
@@ -56,14 +55,6 @@ class Subscriber:
             if self.dropped_in_a_row >= self.queue.maxsize:
                 self.too_slow.set()
         self.queue.put_nowait(text)
-
-    async def next(self, timeout: float) -> str | None:
-        """The next message to send, or None after ``timeout`` seconds of silence."""
-        with anyio.move_on_after(timeout):
-            text = await self.queue.get()
-            self.dropped_in_a_row = 0
-            return text
-        return None
 
     async def take(self, limit: int) -> list[str]:
         """Wait for a message, then also take those already queued, up to ``limit`` in all."""
