@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from api.security import Role
-from flowcast.records import ArcState, TrafficState, in_service_range
+from flowcast.records import ArcState, TrafficState, in_service_range, to_utc
 
 SENSOR_ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
 FORECAST_EXAMPLE: dict[str, Any] = {
@@ -148,10 +148,7 @@ class PredictIn(Strict):
     @field_validator("ts")
     @classmethod
     def _in_service_range(cls, ts: datetime) -> datetime:
-        try:
-            utc = ts.astimezone(UTC)
-        except OverflowError:
-            raise ValueError("ts is outside the calendar once converted to UTC") from None
+        utc = to_utc(ts)
         if not in_service_range(utc):
             raise ValueError("ts must be between 1970 and 2200")
         return utc

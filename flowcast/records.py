@@ -55,15 +55,21 @@ def in_service_range(ts: datetime) -> bool:
     return EARLIEST <= ts < LATEST
 
 
+def to_utc(value: datetime) -> datetime:
+    """An aware ``value`` in UTC; ``ValueError`` if its offset pushes it off the calendar
+    (e.g. ``9999-12-31T23:00:00-05:00``), where ``astimezone`` raises ``OverflowError``."""
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"timestamp {value.isoformat()} is outside the calendar in UTC") from None
+
+
 def parse_utc(text: str) -> datetime:
     """Parse an ISO-8601 timestamp with offset (or ``Z``) into an aware UTC datetime."""
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
         raise ValueError(f"timestamp without offset: {text!r}")
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:  # e.g. 9999-12-31T23:00:00-05:00: past the calendar's end in UTC
-        raise ValueError(f"timestamp outside the calendar in UTC: {text!r}") from None
+    return to_utc(value)
 
 
 def format_utc(value: datetime) -> str:
