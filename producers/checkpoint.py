@@ -44,9 +44,15 @@ def fingerprint(
         files.append([str(path.resolve()), stat.st_size, stat.st_mtime_ns])
     sensors = sorted(window.sensors) if window.sensors is not None else None
     start = window.start.isoformat() if window.start else None
-    identity = {"files": files, "start": start, "days": window.days, "sensors": sensors}
-    identity["perturb"] = list(perturb)
-    return hashlib.sha256(orjson.dumps({**identity, "topic": topic})).hexdigest()
+    identity = {
+        "files": files,
+        "start": start,
+        "days": window.days,
+        "sensors": sensors,
+        "perturb": list(perturb),
+        "topic": topic,
+    }
+    return hashlib.sha256(orjson.dumps(identity)).hexdigest()
 
 
 @dataclass
