@@ -13,6 +13,7 @@ from pathlib import Path
 
 from flowcast.processes import ManagedProcess
 from flowcast.settings import Settings
+from stream.kafka_io import group_settled, last_assignment
 
 
 def worker_env(
@@ -60,3 +61,13 @@ def start_worker(
         env=worker_env(settings, log_dir / "state", extra),
         cwd=cwd,
     ).start()
+
+
+def assigned_partitions(worker: ManagedProcess) -> list[int] | None:
+    """The partitions the worker's log last says it owns (None before any assignment)."""
+    return last_assignment(worker.log_path.read_text(errors="replace"))
+
+
+def workers_settled(workers: list[ManagedProcess], partitions: int) -> bool:
+    """Whether ``workers`` share all ``partitions`` of their group, each owning some."""
+    return group_settled([assigned_partitions(w) for w in workers], partitions)

@@ -32,10 +32,9 @@ from flowcast.embedded import services
 from flowcast.kafka_admin import ensure_topics, unique_topic_settings
 from flowcast.processes import ManagedProcess
 from flowcast.settings import Settings
-from flowcast.worker_process import start_worker
+from flowcast.worker_process import assigned_partitions, start_worker, workers_settled
 from models.core import ForecastCore
 from producers.publisher import publish_all
-from stream.kafka_io import group_settled, last_assignment
 
 LATENCY_RECORDS = 3000
 
@@ -70,11 +69,6 @@ def processed(client: redis.Redis) -> int:
     return int(client.hget(redis_keys.STATS, "processed") or 0)
 
 
-def group_assignments(workers: list[ManagedProcess]) -> list[list[int] | None]:
-    """What each worker's log last says it owns."""
-    return [last_assignment(w.log_path.read_text(errors="replace")) for w in workers]
-
-
 def pipeline_rate(
     client: redis.Redis,
     workers: list[ManagedProcess],
@@ -89,7 +83,7 @@ def pipeline_rate(
     """
     first = workers[0]
     first.wait_for(
-        lambda: group_settled(group_assignments(workers), partitions),
+        lambda: workers_settled(workers, partitions),
         120,
         f"the {len(workers)} worker(s) to share the {partitions} partitions",
     )
@@ -102,7 +96,7 @@ def pipeline_rate(
         "seconds": round(seconds, 3),
         "records_measured": measured,
         "records_before_group_settled": start_count,
-        "assignments": group_assignments(workers),
+        "assignments": [assigned_partitions(w) for w in workers],
     }
 
 

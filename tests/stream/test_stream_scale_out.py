@@ -28,6 +28,7 @@ from flowcast import redis_keys
 from flowcast.processes import ManagedProcess
 from flowcast.records import Forecast, Reading
 from flowcast.settings import Settings
+from flowcast.worker_process import assigned_partitions, workers_settled
 from producers.publisher import publish_all
 from stream.kafka_io import group_settled, last_assignment
 
@@ -56,14 +57,6 @@ def test_a_group_is_settled_when_its_members_split_every_partition_once() -> Non
 def partition_of(sensor: str, partitions: int) -> int:
     """The partition Kafka's default partitioner gives a key (what the producer used)."""
     return (murmur2(sensor.encode()) & 0x7FFFFFFF) % partitions
-
-
-def assignment(worker: ManagedProcess) -> list[int] | None:
-    return last_assignment(worker.log_path.read_text(errors="replace"))
-
-
-def split_settled(workers: Sequence[ManagedProcess], partitions: int) -> bool:
-    return group_settled([assignment(w) for w in workers], partitions)
 
 
 def publish(settings: Settings, readings: list[Reading]) -> None:
@@ -101,15 +94,15 @@ def test_two_workers_share_the_sensors_and_one_takes_over_when_the_other_is_kill
     first = start_worker(fresh_topics, "worker-a")
     second = start_worker(fresh_topics, "worker-b")
     publish(fresh_topics, warm_up)
-    first.wait_for(lambda: split_settled([first, second], partitions), 120, "the group to split")
-    split = {w.name: assignment(w) for w in (first, second)}
+    first.wait_for(lambda: workers_settled([first, second], partitions), 120, "the group to split")
+    split = {w.name: assigned_partitions(w) for w in (first, second)}
 
     # both workers now serve their own sensors: the shared span is processed by the two
     publish(fresh_topics, shared)
     # the last forecast of each sensor before the kill, as the uninterrupted core makes it
     before_kill = {s: f.ts for s, f in expected_outputs(warm_up + shared)["latest"].items()}
     sensors = sorted(before_kill)
-    owners = {w.name: set(assignment(w) or []) for w in (first, second)}
+    owners = {w.name: set(assigned_partitions(w) or []) for w in (first, second)}
     by_worker = {
         name: [s for s in sensors if partition_of(s, partitions) in parts]
         for name, parts in owners.items()
@@ -121,7 +114,9 @@ def test_two_workers_share_the_sensors_and_one_takes_over_when_the_other_is_kill
         return all(got[s] == before_kill[s] for s in sensors)
 
     first.wait_for(served_up_to_shared, 120, "both workers to forecast the shared span")
-    assert {w.name: assignment(w) for w in (first, second)} == split, "the group moved meanwhile"
+    assert {w.name: assigned_partitions(w) for w in (first, second)} == split, (
+        "the group moved meanwhile"
+    )
 
     first.kill()
     killed_at = time.monotonic()
@@ -139,7 +134,7 @@ def test_two_workers_share_the_sensors_and_one_takes_over_when_the_other_is_kill
     takeover_s = time.monotonic() - killed_at
     wait_until_caught_up(redis_client, expected, second)
     caught_up_s = time.monotonic() - killed_at
-    assert assignment(second) == list(range(partitions))
+    assert assigned_partitions(second) == list(range(partitions))
     assert_redis_matches(redis_client, expected)
 
     FIGURES.mkdir(parents=True, exist_ok=True)
