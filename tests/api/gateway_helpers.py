@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import uvicorn
+
 from api.catalog import Place
+from flowcast.embedded import free_port
+from flowcast.processes import wait_until
 from flowcast.records import ArcState, Forecast, Reading, TrafficState
 
 ADMIN_PASSWORD = "admin-password-for-tests"
@@ -51,3 +58,20 @@ def login(client: Any, username: str, password: str) -> str:
 def auth(token: str) -> dict[str, str]:
     """The Authorization header for ``token``."""
     return {"Authorization": f"Bearer {token}"}
+
+
+@contextmanager
+def serving(app: Any, **config: Any) -> Iterator[int]:
+    """``app`` served by a real uvicorn server in a thread, on a free loopback port (yielded)."""
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", **config)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        wait_until(lambda: server.started, 20, "uvicorn to start")
+        yield port
+    finally:
+        server.should_exit = True
+        thread.join(15)

@@ -9,19 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi import FastAPI
+from gateway_helpers import serving
 from starlette.types import Message, Receive, Scope, Send
 
 from api.body_limit import BodyLimits, BodySizeLimitMiddleware
 from api.routes.batch import MAX_BYTES
-from flowcast.embedded import free_port
-from flowcast.processes import wait_until
 from flowcast.settings import Settings
 
 
@@ -97,17 +94,8 @@ def test_bodies_within_the_limit_pass_unchanged_and_limits_follow_the_path() -> 
 @pytest.fixture
 def live_gateway(settings: Settings, app: FastAPI) -> Iterator[int]:
     """The gateway app served by a real uvicorn server on a free loopback port."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    wait_until(lambda: server.started, 20, "uvicorn to start")
-    try:
+    with serving(app, lifespan="on") as port:
         yield port
-    finally:
-        server.should_exit = True
-        thread.join(10)
 
 
 @pytest.mark.integration

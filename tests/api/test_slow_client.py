@@ -7,14 +7,12 @@ import asyncio
 import base64
 import os
 import socket
-import threading
 import time
 
 import orjson
 import pytest
 import redis
-import uvicorn
-from gateway_helpers import ADMIN_PASSWORD, make_forecast
+from gateway_helpers import ADMIN_PASSWORD, make_forecast, serving
 from redis.asyncio import Redis
 from websockets.asyncio.client import connect
 
@@ -59,12 +57,6 @@ def test_full_queue_drops_oldest_and_flags_the_slow_subscriber(redis_url: str) -
     asyncio.run(scenario())
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _stalled_client(port: int, token: str) -> socket.socket:
     """A WebSocket handshake over a tiny receive buffer, then never read again."""
     sock = socket.socket()
@@ -87,17 +79,8 @@ def test_stalled_socket_does_not_delay_a_live_client(redis_url, redis_client) ->
     settings = Settings(redis_url=redis_url, admin_password=ADMIN_PASSWORD, jwt_secret="s" * 40)
     app = create_app(settings)
     app.state.gateway.broadcaster.queue_size = 32  # fewer messages needed to overflow
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, port=port, log_level="warning", ws="websockets-sansio")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
+    with serving(app, ws="websockets-sansio") as port:
         asyncio.run(_scenario(app, port, redis_client))
-    finally:
-        server.should_exit = True
-        thread.join(15)
 
 
 async def _scenario(app, port: int, redis_client: redis.Redis) -> None:

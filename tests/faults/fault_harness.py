@@ -22,6 +22,7 @@ import redis
 from flowcast import redis_keys
 from flowcast.embedded import free_port
 from flowcast.processes import ManagedProcess
+from flowcast.up import answers_200
 
 TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent
@@ -68,7 +69,7 @@ class Gateway:
             env=self.env,
             cwd=REPO,
         ).start()
-        self.process.wait_for(lambda: answers(f"{self.url}/health"), timeout, "GET /health")
+        self.process.wait_for(lambda: answers_200(f"{self.url}/health"), timeout, "GET /health")
         return self
 
     def stop(self) -> None:
@@ -88,14 +89,6 @@ class Gateway:
         )
         response.raise_for_status()
         return str(response.json()["access_token"])
-
-
-def answers(url: str, status: int = 200) -> bool:
-    """True when ``GET url`` answers ``status``."""
-    try:
-        return httpx.get(url, timeout=2).status_code == status
-    except httpx.HTTPError:
-        return False
 
 
 def history_sizes(client: redis.Redis, sensors: Iterator[str] | list[str]) -> int:

@@ -18,7 +18,6 @@ import pytest
 import redis
 from fault_harness import (
     Gateway,
-    answers,
     loss_and_duplicates,
     record_figures,
     start_worker,
@@ -30,6 +29,7 @@ from flowcast import redis_keys
 from flowcast.embedded import EmbeddedRedis
 from flowcast.kafka_admin import ensure_topics, unique_topic_settings
 from flowcast.settings import Settings
+from flowcast.up import answers_200
 from producers.publisher import publish_all
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
@@ -103,7 +103,7 @@ def test_redis_restart_is_reported_survived_and_loses_nothing(
     aof_redis.start()
     restarted = time.monotonic()
     lost_by_restart = written - snapshot_history(client, sensors)
-    gateway.process.wait_for(lambda: answers(f"{gateway.url}/ready"), 30, "/ready again")
+    gateway.process.wait_for(lambda: answers_200(f"{gateway.url}/ready"), 30, "/ready again")
     ready_s = time.monotonic() - restarted
 
     with connect(f"ws://127.0.0.1:{gateway.port}/ws/forecasts?token={token}") as ws:
