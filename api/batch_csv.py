@@ -13,14 +13,12 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from datetime import datetime
 
-from flowcast.records import in_service_range, parse_utc
+from flowcast.records import in_service_range, is_sensor_id, parse_utc
 
 SENSOR_COLUMNS = ("sensor_id", "iu_ac", "identifiant arc")
 TS_COLUMNS = ("ts", "t_1h", "date et heure de comptage")
-SENSOR_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 Row = tuple[int, str, datetime]
 RowProblem = tuple[int, str]
 
@@ -43,7 +41,7 @@ def _row(line: int, cells: list[str], sid: int, tsi: int) -> Row | RowProblem:
     sensor_id, ts_text = cells[sid].strip(), cells[tsi].strip()
     if not sensor_id:
         return line, "missing sensor id"
-    if not SENSOR_RE.match(sensor_id):
+    if not is_sensor_id(sensor_id):
         return line, f"bad sensor id {sensor_id[:64]!r}"
     try:
         ts = parse_utc(ts_text)

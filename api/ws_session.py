@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -31,8 +30,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api.broadcaster import Subscriber, frames
 from api.context import Gateway
+from flowcast.records import is_sensor_id
 
-SENSOR_RE = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 MAX_MESSAGE = 16 * 1024
 MAX_SENSORS = 5000
 FLOOD_STRIKES = 50
@@ -48,7 +47,7 @@ def parse_sensors(value: Any) -> frozenset[str] | None:
         value = [v.strip() for v in value.split(",") if v.strip()]
     if not isinstance(value, list) or len(value) > MAX_SENSORS:
         raise ValueError(f"sensors must be null or a list of at most {MAX_SENSORS} ids")
-    if not all(isinstance(v, str) and SENSOR_RE.match(v) for v in value):
+    if not all(isinstance(v, str) and is_sensor_id(v) for v in value):
         raise ValueError("sensors must be sensor id strings")
     return frozenset(value)
 

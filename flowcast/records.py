@@ -12,6 +12,7 @@ True
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -39,6 +40,18 @@ class ArcState(enum.StrEnum):
     CLOSED = "closed"
     INVALID = "invalid"
     UNKNOWN = "unknown"
+
+
+_SENSOR_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+
+
+def is_sensor_id(text: str) -> bool:
+    """Whether ``text`` is a well-formed sensor id: 1-64 letters, digits or ``_.:-``.
+
+    >>> is_sensor_id("4264"), is_sensor_id("4264\\n"), is_sensor_id("x" * 65)
+    (True, False, False)
+    """
+    return _SENSOR_ID.fullmatch(text) is not None
 
 
 EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)

@@ -18,13 +18,9 @@ True
 
 from __future__ import annotations
 
-import re
-
-from flowcast.records import DeadLetter, Reading, in_service_range
+from flowcast.records import DeadLetter, Reading, in_service_range, is_sensor_id
 from producers.normalise import MAX_FLOW, MAX_OCCUPANCY
 from stream.batch import RawRecord, decode_batch
-
-SENSOR_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
 
 
 def _outside(value: float | None, high: float) -> bool:
@@ -33,7 +29,7 @@ def _outside(value: float | None, high: float) -> bool:
 
 def out_of_range(reading: Reading) -> str | None:
     """Why ``reading`` cannot be processed, or None when its values are plausible."""
-    if not SENSOR_ID.fullmatch(reading.sensor_id):
+    if not is_sensor_id(reading.sensor_id):
         return f"sensor id {reading.sensor_id[:80]!r} is not 1-64 letters, digits or _.:-"
     if not in_service_range(reading.ts):
         return f"timestamp {reading.ts.isoformat()} outside [1970, 2200)"

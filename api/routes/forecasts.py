@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
 import orjson
@@ -10,9 +9,9 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 
 from api.catalog import Place
 from api.context import Gateway
-from api.deps import SENSOR_PATTERN, CurrentUser, GatewayDep, SensorIdPath
+from api.deps import CurrentUser, GatewayDep, SensorIdPath
 from api.schemas import ErrorOut, ForecastOut, HistoryOut
-from flowcast.records import TrafficState
+from flowcast.records import TrafficState, is_sensor_id
 
 router = APIRouter(prefix="/forecasts", tags=["forecasts"])
 MAX_IDS = 5000
@@ -34,7 +33,7 @@ def parse_ids(ids: str) -> set[str]:
     out = {part.strip() for part in ids.split(",") if part.strip()}
     if len(out) > MAX_IDS:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"at most {MAX_IDS} ids")
-    bad = [i for i in out if not re.fullmatch(SENSOR_PATTERN, i) or len(i) > 64]
+    bad = [i for i in out if not is_sensor_id(i)]
     if bad:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"bad sensor id {bad[0]!r}")
     return out
