@@ -33,8 +33,13 @@ def test_production_behind_a_tls_proxy_serves_plain_http() -> None:
 def test_forwarded_headers_are_trusted_only_behind_the_tls_proxy() -> None:
     direct = uvicorn_options(Settings())
     assert direct["proxy_headers"] is False
-    behind = Settings(environment="production", tls_offloaded=True, jwt_secret="x" * 40)
-    options = uvicorn_options(behind.model_copy(update={"forwarded_allow_ips": "10.0.0.5"}))
+    behind = Settings(
+        environment="production",
+        tls_offloaded=True,
+        jwt_secret="x" * 40,
+        forwarded_allow_ips="10.0.0.5",
+    )
+    options = uvicorn_options(behind)
     assert (options["proxy_headers"], options["forwarded_allow_ips"]) == (True, "10.0.0.5")
 
 
