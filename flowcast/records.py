@@ -118,9 +118,10 @@ class Reading:
     traffic_state: TrafficState
     arc_state: ArcState
     source: str
+    calendar: str | None = None  # `CALENDAR_FORMAT`; None = the Paris calendar
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "sensor_id": self.sensor_id,
             "ts": format_utc(self.ts),
             "flow": self.flow,
@@ -129,6 +130,9 @@ class Reading:
             "arc_state": self.arc_state.value,
             "source": self.source,
         }
+        if self.calendar is not None:
+            out["calendar"] = self.calendar
+        return out
 
     def to_json(self) -> bytes:
         return orjson.dumps(self.to_dict())
@@ -144,6 +148,7 @@ class Reading:
             traffic_state=TrafficState(data.get("traffic_state", "unknown")),
             arc_state=ArcState(data.get("arc_state", "unknown")),
             source=str(data.get("source", "")),
+            calendar=_optional_calendar(data.get("calendar")),
         )
 
     @classmethod
@@ -201,6 +206,33 @@ class Forecast:
     @classmethod
     def from_json(cls, raw: bytes | str) -> Forecast:
         return cls.from_dict(orjson.loads(raw))
+
+
+PARIS_CALENDAR = "Europe/Paris|FR|"
+CALENDAR_FORMAT = "<IANA timezone>|<holiday country code or empty>|<subdivision or empty>"
+_CALENDAR = re.compile(r"[A-Za-z0-9_+/-]{1,64}\|[A-Z]{0,3}\|[A-Za-z0-9-]{0,10}")
+
+
+def is_calendar(text: str) -> bool:
+    """Whether ``text`` has the shape of a reading's calendar (`CALENDAR_FORMAT`).
+
+    Each reading carries its own local calendar so that a worker that never saw the source
+    definition still knows the local hour, day type and holidays of every reading.
+
+    >>> is_calendar(PARIS_CALENDAR), is_calendar("Australia/Melbourne|AU|VIC")
+    (True, True)
+    >>> is_calendar("Europe/Paris"), is_calendar("UTC||")
+    (False, True)
+    """
+    return _CALENDAR.fullmatch(text) is not None
+
+
+def _optional_calendar(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str) or not is_calendar(value):
+        raise ValueError(f"calendar must look like {CALENDAR_FORMAT!r}, got {value!r:.80}")
+    return None if value == PARIS_CALENDAR else value
 
 
 def _optional_float(value: Any) -> float | None:
