@@ -13,9 +13,18 @@ from collections.abc import Iterator
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
 from kafka.errors import RetriableError, TopicAlreadyExistsError
+from tenacity import (
+    RetryError,
+    Retrying,
+    retry_if_exception_type,
+    retry_if_result,
+    stop_after_delay,
+    wait_fixed,
+)
 
-from flowcast.processes import wait_until
 from flowcast.settings import Settings
+
+POLL_S = 0.05
 
 
 def topic_names(settings: Settings) -> tuple[str, str, str]:
@@ -64,13 +73,17 @@ def ensure_topics(bootstrap: str, settings: Settings, timeout_s: float = 30.0) -
         if missing:
             _create(admin, missing, settings.partitions)
 
-        def all_visible() -> bool:
-            try:
-                return len(partition_counts(admin, names)) == len(names)
-            except RetriableError:
-                return False
-
-        wait_until(all_visible, timeout_s, f"topics {', '.join(names)} in {bootstrap} metadata")
+        visible = Retrying(
+            stop=stop_after_delay(timeout_s),
+            wait=wait_fixed(POLL_S),
+            retry=retry_if_result(lambda count: count < len(names))
+            | retry_if_exception_type(RetriableError),
+        )
+        try:
+            visible(lambda: len(partition_counts(admin, names)))
+        except RetryError:
+            what = f"topics {', '.join(names)} in {bootstrap} metadata"
+            raise TimeoutError(f"timed out after {timeout_s}s waiting for {what}") from None
 
 
 def _create(admin: KafkaAdminClient, names: list[str], partitions: int) -> None:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flowcast.bounds import MAX_FLOW, MAX_OCCUPANCY
 from flowcast.records import DeadLetter, Reading
 from producers.formats import RawRecord, iter_raw_records
 from producers.formats.headers import (
@@ -29,10 +30,6 @@ from producers.values import (
     parse_sensor_id,
     parse_traffic_state,
 )
-
-MAX_FLOW = 20_000.0
-"""veh/h above which a count is absurd (a lane carries about 2,000 veh/h)."""
-MAX_OCCUPANCY = 100.0
 
 DEAD_LETTER_REASONS = (
     "missing_timestamp",

@@ -1,7 +1,7 @@
 """Range checks at the worker's door: a decodable reading with impossible values is a dead letter.
 
 `stream.batch.decode` checks a message's shape (JSON object, fields, types); this module checks
-its values with the same bounds the producers apply (`producers.normalise`), so a message
+its values with the same bounds the producers apply (`flowcast.bounds`), so a message
 written to the topic by anything else — a buggy or hostile client — cannot poison a sensor's
 state with a flow of 1e300 or an hour the calendar cannot add one to.
 
@@ -18,8 +18,8 @@ True
 
 from __future__ import annotations
 
+from flowcast.bounds import MAX_FLOW, MAX_OCCUPANCY
 from flowcast.records import DeadLetter, Reading, in_service_range, is_sensor_id
-from producers.normalise import MAX_FLOW, MAX_OCCUPANCY
 from stream.batch import RawRecord, decode_batch
 
 

@@ -19,12 +19,11 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from flowcast.bounds import MAX_FLOW, MAX_OCCUPANCY
 from flowcast.records import DeadLetter, Reading
 from producers.formats import RawRecord, UnknownFormatError
 from producers.normalise import (
     DEAD_LETTER_REASONS,
-    MAX_FLOW,
-    MAX_OCCUPANCY,
     ReadCounts,
     iter_normalised,
     normalise,
