@@ -20,7 +20,7 @@ demo: $(STAMP)  ## run the whole system on the bundled real data (dashboard on :
 lint: $(STAMP)  ## ruff + mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy flowcast producers stream models api
+	$(BIN)/mypy flowcast producers stream models api commands
 
 test: lint  ## lint, then every test (unit and integration, real broker and Redis)
 	$(BIN)/python -m pytest

@@ -60,7 +60,7 @@ class ReplayManager:
         self._proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "flowcast.cli",
+            "commands.cli",
             "replay",
             *map(str, paths),
             "--speed",

@@ -47,7 +47,7 @@ def up(
     speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = 3600.0,
 ) -> None:
     """Start the embedded stack (broker, Redis, worker, gateway) and replay the bundled data."""
-    from flowcast.up import run_up
+    from commands.up import run_up
 
     run_up(get_settings(), speed=speed)
 
@@ -74,7 +74,7 @@ def replay(
     perturb: PerturbOpt = None,
 ) -> None:
     """Replay OpenData records into Kafka as simulated days."""
-    from producers.replay_command import run_replay
+    from commands.replay import run_replay
 
     raise typer.Exit(
         run_replay(
@@ -141,7 +141,7 @@ def evaluate(
     ] = True,
 ) -> None:
     """Run the online core in-process over files with honest 1-hour delayed labels."""
-    from models.evaluate import run_evaluate
+    from commands.evaluate import run_evaluate
     from producers.perturb_spec import parse_perturbations
 
     run_evaluate(
@@ -166,7 +166,7 @@ def bench_pipeline(
     workers: Annotated[int, typer.Option(min=1, help="stream workers in the group")] = 1,
 ) -> None:
     """End-to-end benchmark: broker → worker → Redis, against the in-process core."""
-    from flowcast.bench.pipeline import run_pipeline_bench
+    from commands.bench.pipeline import run_pipeline_bench
 
     run_pipeline_bench(get_settings(), records=records, json_path=json_path, workers=workers)
 
@@ -180,7 +180,7 @@ def bench_api(
     ),
 ) -> None:
     """Gateway load benchmark on loopback (latest forecast vs a bare constant endpoint)."""
-    from flowcast.bench.api import run_api_bench
+    from commands.bench.api import run_api_bench
 
     run_api_bench(get_settings(), seconds=seconds, connections=connections, json_path=json_path)
 
@@ -195,7 +195,7 @@ def bench_ws(
     ),
 ) -> None:
     """WebSocket fan-out benchmark: publish → every client, latency percentiles."""
-    from flowcast.bench.api import run_ws_bench
+    from commands.bench.api import run_ws_bench
 
     run_ws_bench(get_settings(), clients=clients, messages=messages, rate=rate, json_path=json_path)
 

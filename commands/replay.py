@@ -15,11 +15,11 @@ from pathlib import Path
 from rich.console import Console
 
 from flowcast.settings import Settings
-from models.perturb import Perturbation
 from producers.checkpoint import ReplayCheckpoint, TopicEnds, fingerprint, lost_records
 from producers.filters import ReplayFilter
 from producers.formats import UnknownFormatError, is_referential_file, iter_raw_records
 from producers.pacing import Pacer, parse_speed
+from producers.perturb import Perturbation
 from producers.perturb_spec import parse_perturbations
 from producers.publisher import (
     DEFAULT_DEADLINE_S,
@@ -46,7 +46,7 @@ def kafka_bootstrap(settings: Settings, console: Console) -> Iterator[str]:
     if settings.kafka_bootstrap:
         yield settings.kafka_bootstrap
         return
-    from flowcast.embedded import EmbeddedKafka
+    from commands.embedded import EmbeddedKafka
 
     console.print("FLOWCAST_KAFKA_BOOTSTRAP is not set: starting a temporary embedded broker")
     with EmbeddedKafka() as broker:

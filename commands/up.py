@@ -23,9 +23,9 @@ import httpx
 from rich.console import Console
 
 import flowcast
-from flowcast.embedded import Endpoints, port_open, services
+from commands.embedded import Endpoints, port_open, services
+from commands.processes import ManagedProcess, ProcessExitedError
 from flowcast.kafka_admin import ensure_topics
-from flowcast.processes import ManagedProcess, ProcessExitedError
 from flowcast.settings import Settings
 
 REPLAY_PATTERNS = ("export_*.gz", "historique_*.gz", "extract_*.gz")
@@ -78,7 +78,7 @@ def child_specs(files: Sequence[Path], speed: float) -> list[ChildSpec]:
     different years (2021 to 2024), so the dashboard shows every sensor from the first minute
     instead of waiting simulated years for the later files. Their sensors do not overlap.
     """
-    cli = (sys.executable, "-m", "flowcast.cli")
+    cli = (sys.executable, "-m", "commands.cli")
     replays = [
         ChildSpec(
             f"replay-{path.name.split('.')[0]}",

@@ -11,7 +11,7 @@ import sys
 from collections.abc import Mapping
 from pathlib import Path
 
-from flowcast.processes import ManagedProcess
+from commands.processes import ManagedProcess
 from flowcast.settings import Settings
 from stream.kafka_io import group_settled, last_assignment
 
@@ -56,7 +56,7 @@ def start_worker(
     directory is ``log_dir/state``."""
     return ManagedProcess(
         name,
-        [sys.executable, "-m", "flowcast.cli", "worker"],
+        [sys.executable, "-m", "commands.cli", "worker"],
         log_dir / f"{name}.log",
         env=worker_env(settings, log_dir / "state", extra),
         cwd=cwd,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-from models.perturb import KINDS, Perturbation
+from producers.perturb import KINDS, Perturbation
 
 _KEYS = {"sensors", "from", "factor", "hours"}
 

@@ -14,11 +14,11 @@ from datetime import datetime
 from pathlib import Path
 
 from flowcast.records import DeadLetter, Reading
-from models.perturb import Perturbation, perturb
 from producers.filters import ReplayFilter
 from producers.normalise import ReadCounts, iter_normalised
 from producers.ordering import DEFAULT_CHUNK_SIZE, OrderCounts, order_and_dedupe
 from producers.pacing import Pacer
+from producers.perturb import Perturbation, perturb
 
 Sink = Callable[[Reading | DeadLetter], None]
 
@@ -134,7 +134,7 @@ def replay(
     """Replay ``paths`` into ``sink`` in event-time order; returns the accounting.
 
     With ``resume``, the readings and dead letters an earlier run delivered are not sent again.
-    ``perturbations`` (drift injection, `models.perturb`) change readings before they are sent.
+    ``perturbations`` (drift injection, `producers.perturb`) change readings before they are sent.
     """
     resume = resume or Resume()
     window = window or ReplayFilter()

@@ -1,7 +1,7 @@
 """Shared fixtures: a real broker and Redis for the session, clean state for each test.
 
 The broker and Redis are Docker containers (testcontainers) when a Docker engine answers,
-otherwise the embedded binaries of `flowcast.embedded`; tests never skip for lack of Docker.
+otherwise the embedded binaries of `commands.embedded`; tests never skip for lack of Docker.
 Both start lazily, on the first test that asks for them.
 """
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from flowcast.embedded import EmbeddedKafka, EmbeddedRedis
+from commands.embedded import EmbeddedKafka, EmbeddedRedis
 from flowcast.kafka_admin import ensure_topics, unique_topic_settings
 from flowcast.settings import Settings
 

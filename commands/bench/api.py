@@ -2,7 +2,7 @@
 
 Both start (or reuse, ``FLOWCAST_REDIS_URL``) a Redis, seed it with the latest forecasts the
 online core makes over the bundled real readings (written by the worker's own Redis sink), and
-run ``python -m flowcast.cli api`` as a child process on a free loopback port.
+run ``python -m commands.cli api`` as a child process on a free loopback port.
 
 - `run_api_bench`: client processes (httpx, HTTP/1.1 keep-alive, ``connections`` in all)
   hammer ``GET /forecasts/{sensor_id}`` (random real ids, bearer token) for ``seconds``, then
@@ -38,10 +38,10 @@ import orjson
 import redis
 from rich.console import Console
 
+from commands.bench.latency import percentile
+from commands.embedded import EmbeddedRedis, free_port
+from commands.processes import ManagedProcess
 from flowcast import redis_keys
-from flowcast.bench.latency import percentile
-from flowcast.embedded import EmbeddedRedis, free_port
-from flowcast.processes import ManagedProcess
 from flowcast.records import Forecast, Reading
 from flowcast.settings import Settings
 
@@ -56,7 +56,7 @@ CONTENT_LENGTH = re.compile(rb"(?i)\r\ncontent-length:\s*(\d+)")
 # -- data: real readings → the core → the worker's Redis sink ---------------------------------
 def traffic_files(data_dir: Path | None = None) -> list[Path]:
     """The bundled real count files (every format), sorted per pattern."""
-    from flowcast.up import bundled_data_dir
+    from commands.up import bundled_data_dir
 
     root = data_dir or (SOURCE_DATA if SOURCE_DATA.is_dir() else bundled_data_dir())
     return [path for pattern in TRAFFIC_PATTERNS for path in sorted(root.glob(pattern))]
@@ -64,7 +64,7 @@ def traffic_files(data_dir: Path | None = None) -> list[Path]:
 
 def real_forecasts(files: Sequence[Path]) -> tuple[list[Reading], list[Forecast], Any]:
     """The files' readings, every forecast the online core makes over them, and the core."""
-    from flowcast.bench.data import real_readings
+    from commands.bench.data import real_readings
     from models.core import ForecastCore
 
     readings, core, forecasts = real_readings(files), ForecastCore(), []
@@ -77,7 +77,7 @@ def real_forecasts(files: Sequence[Path]) -> tuple[list[Reading], list[Forecast]
 
 def seed_redis(redis_url: str, files: Sequence[Path], history_hours: int = 24 * 14) -> list[str]:
     """Write what a worker would after processing ``files``; the sensors with a forecast."""
-    from flowcast.bench.data import real_readings
+    from commands.bench.data import real_readings
 
     return seed_readings(redis_url, real_readings(files), history_hours)[0]
 
@@ -171,7 +171,7 @@ def gateway_stack(settings: Settings, log_dir: Path, out: Console) -> Iterator[S
         port, password = free_port(), secrets.token_urlsafe(16)
         gateway = ManagedProcess(
             "gateway",
-            [sys.executable, "-m", "flowcast.cli", "api"],
+            [sys.executable, "-m", "commands.cli", "api"],
             log_dir / "gateway.log",
             env=gateway_env(redis_url, port, password),
         ).start()

@@ -13,7 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from flowcast.records import Reading
-from models.evaluate import InputCounts, ordered_readings
+from producers.files import InputCounts, ordered_readings
 
 WEEK = timedelta(days=7)
 

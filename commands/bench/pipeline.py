@@ -25,14 +25,14 @@ import orjson
 import redis
 from rich.console import Console
 
+from commands.bench import data
+from commands.bench.latency import measure_latency
+from commands.embedded import services
+from commands.processes import ManagedProcess
+from commands.worker_process import assigned_partitions, start_worker, workers_settled
 from flowcast import redis_keys
-from flowcast.bench import data
-from flowcast.bench.latency import measure_latency
-from flowcast.embedded import services
 from flowcast.kafka_admin import ensure_topics, unique_topic_settings
-from flowcast.processes import ManagedProcess
 from flowcast.settings import Settings
-from flowcast.worker_process import assigned_partitions, start_worker, workers_settled
 from models.core import ForecastCore
 from producers.publisher import publish_all
 
@@ -103,7 +103,7 @@ def pipeline_rate(
 def run_pipeline_bench(settings: Settings, *, records: int, json_path: Path, workers: int) -> None:
     """Run the benchmark and write its JSON result."""
     out = Console(stderr=True)
-    from flowcast.up import bundled_data_dir, replay_files
+    from commands.up import bundled_data_dir, replay_files
 
     base = data.real_readings(replay_files(bundled_data_dir()))
     readings = data.take(base, records)

@@ -11,8 +11,8 @@ from typing import Any
 import uvicorn
 
 from api.catalog import Place
-from flowcast.embedded import free_port
-from flowcast.processes import wait_until
+from commands.embedded import free_port
+from commands.processes import wait_until
 from flowcast.records import ArcState, Forecast, Reading, TrafficState
 
 ADMIN_PASSWORD = "admin-password-for-tests"

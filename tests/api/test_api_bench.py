@@ -11,8 +11,8 @@ import orjson
 import pytest
 import redis
 
+from commands.bench.api import run_ws_bench, seed_redis, split, traffic_files, ws_result
 from flowcast import redis_keys as keys
-from flowcast.bench.api import run_ws_bench, seed_redis, split, traffic_files, ws_result
 from flowcast.settings import Settings
 
 CONTRACT = {"rps", "p50_ms", "p99_ms", "errors", "baseline_rps", "ratio_to_baseline"}
@@ -49,7 +49,7 @@ def test_ws_result_counts_lost_messages() -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("client", ["raw", "httpx"])
 def test_bench_api_writes_the_contract(seeded_redis: str, tmp_path: Path, client: str) -> None:
-    from flowcast.bench.api import run_api_bench
+    from commands.bench.api import run_api_bench
 
     path = tmp_path / "bench-api.json"
     settings = Settings(redis_url=seeded_redis)
@@ -72,7 +72,7 @@ def test_bench_api_command_line(seeded_redis: str, tmp_path: Path) -> None:
     env = {**os.environ, "FLOWCAST_REDIS_URL": seeded_redis}
     argv = ["bench", "api", "--seconds", "1", "--connections", "2", "--json", str(path)]
     done = subprocess.run(
-        [sys.executable, "-m", "flowcast.cli", *argv],
+        [sys.executable, "-m", "commands.cli", *argv],
         check=False,
         env=env,
         capture_output=True,

@@ -1,6 +1,6 @@
 """The dashboard in a real headless Chromium (Debian's, driven by Python playwright).
 
-A real gateway (``python -m flowcast.cli api``) runs on the session Redis, seeded with what the
+A real gateway (``python -m commands.cli api``) runs on the session Redis, seeded with what the
 online core makes of real bundled readings; the test signs in through the form, waits for the
 map, then PUBLISHes the next real forecast of a sensor and watches the page update live.
 """
@@ -19,11 +19,11 @@ from pathlib import Path
 import pytest
 import redis
 
+from commands.bench.api import gateway_env, seed_readings
+from commands.bench.data import real_readings
+from commands.embedded import free_port
+from commands.processes import ManagedProcess
 from flowcast import redis_keys as keys
-from flowcast.bench.api import gateway_env, seed_readings
-from flowcast.bench.data import real_readings
-from flowcast.embedded import free_port
-from flowcast.processes import ManagedProcess
 from flowcast.records import Forecast, Reading
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.slow]
@@ -81,7 +81,7 @@ def live(
     port, password = free_port(), secrets.token_urlsafe(12)
     gateway = ManagedProcess(
         "gateway",
-        [sys.executable, "-m", "flowcast.cli", "api"],
+        [sys.executable, "-m", "commands.cli", "api"],
         tmp_path / "gateway.log",
         env=gateway_env(redis_url, port, password),
     ).start()

@@ -19,8 +19,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from flowcast.embedded import free_port
-from flowcast.processes import ManagedProcess
+from commands.embedded import free_port
+from commands.processes import ManagedProcess
 
 pytestmark = pytest.mark.integration
 REPO = Path(__file__).resolve().parents[2]
@@ -78,7 +78,7 @@ def test_gateway_serves_https_with_the_configured_certificate(
         except httpx.HTTPError:
             return False
 
-    argv = [sys.executable, "-m", "flowcast.cli", "api"]
+    argv = [sys.executable, "-m", "commands.cli", "api"]
     with ManagedProcess("gateway-tls", argv, tmp_path / "gateway.log", env=env, cwd=REPO) as p:
         p.wait_for(https_answers, 60, "GET /health over HTTPS")
         response = httpx.get(f"{url}/health", verify=trusted, timeout=5)

@@ -15,9 +15,9 @@ import pytest
 import redis
 from kafka import KafkaConsumer, KafkaProducer
 
-from flowcast.embedded import EmbeddedKafka, EmbeddedRedis, Endpoints, services
+from commands.embedded import EmbeddedKafka, EmbeddedRedis, Endpoints, services
+from commands.processes import ProcessExitedError, wait_until
 from flowcast.kafka_admin import ensure_topics, unique_topic_settings
-from flowcast.processes import ProcessExitedError, wait_until
 from flowcast.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -177,7 +177,7 @@ def test_stop_leaves_no_process(
 PARENT = """
 import sys, time
 from pathlib import Path
-from flowcast.embedded import EmbeddedKafka, EmbeddedRedis
+from commands.embedded import EmbeddedKafka, EmbeddedRedis
 kafka = EmbeddedKafka(log_dir=Path(sys.argv[1])).start()
 server = EmbeddedRedis(log_dir=Path(sys.argv[1])).start()
 print(kafka.pid, server.pid, flush=True)

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from flowcast.processes import ManagedProcess, ProcessExitedError, wait_until
+from commands.processes import ManagedProcess, ProcessExitedError, wait_until
 
 
 def python(code: str) -> list[str]:

@@ -18,10 +18,9 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from flowcast.embedded import free_port, port_open
-from flowcast.processes import wait_until
-from flowcast.settings import Settings
-from flowcast.up import (
+from commands.embedded import free_port, port_open
+from commands.processes import wait_until
+from commands.up import (
     ChildSpec,
     child_specs,
     gateway_url,
@@ -29,6 +28,7 @@ from flowcast.up import (
     replay_files,
     run_stack,
 )
+from flowcast.settings import Settings
 
 FAKE_API = """
 import http.server, os
@@ -90,7 +90,7 @@ def test_child_specs_launch_the_cli_commands(data_dir: Path) -> None:
 
     replays = [spec for name, spec in specs.items() if name.startswith("replay-")]
     assert list(specs)[:2] == ["worker", "api"] and len(specs) == 2 + len(files)
-    assert specs["worker"].argv[-3:] == ("-m", "flowcast.cli", "worker")
+    assert specs["worker"].argv[-3:] == ("-m", "commands.cli", "worker")
     assert specs["api"].health_path == "/health"
     replayed = set()
     for spec in replays:
@@ -146,7 +146,7 @@ RUNNER = """
 import sys
 from pathlib import Path
 from flowcast.settings import Settings
-from flowcast.up import ChildSpec, run_stack
+from commands.up import ChildSpec, run_stack
 api, sleeper, finisher, port, state = sys.argv[1:]
 py = lambda code: (sys.executable, "-c", code)
 specs = [

@@ -19,10 +19,10 @@ from typing import Any
 import httpx
 import redis
 
+from commands.embedded import free_port
+from commands.processes import ManagedProcess
+from commands.up import answers_200
 from flowcast import redis_keys
-from flowcast.embedded import free_port
-from flowcast.processes import ManagedProcess
-from flowcast.up import answers_200
 
 TESTS = Path(__file__).resolve().parents[1]
 REPO = TESTS.parent
@@ -64,7 +64,7 @@ class Gateway:
         self.starts += 1
         self.process = ManagedProcess(
             "gateway",
-            [sys.executable, "-m", "flowcast.cli", "api"],
+            [sys.executable, "-m", "commands.cli", "api"],
             self.log_dir / "gateway.log",
             env=self.env,
             cwd=REPO,

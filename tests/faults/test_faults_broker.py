@@ -25,11 +25,11 @@ from fault_harness import (
     worker_checks,
 )
 
-from flowcast.embedded import EmbeddedKafka
+from commands.embedded import EmbeddedKafka
+from commands.processes import ManagedProcess
+from commands.worker_process import worker_env
 from flowcast.kafka_admin import unique_topic_settings
-from flowcast.processes import ManagedProcess
 from flowcast.settings import Settings
-from flowcast.worker_process import worker_env
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]
 FILES = ("export_2022_sts-peres_191.csv.gz", "historique_2022_st-antoine_376.csv.gz")
@@ -53,7 +53,7 @@ def checkpointed(path: Path) -> int:
 
 def start_replay(settings: Settings, tmp_path: Path, checkpoint: Path, run: int) -> ManagedProcess:
     paths = [str(REPO / "data" / "paris" / name) for name in FILES]
-    argv = [sys.executable, "-m", "flowcast.cli", "replay", *paths, "--speed", SPEED]
+    argv = [sys.executable, "-m", "commands.cli", "replay", *paths, "--speed", SPEED]
     return ManagedProcess(
         f"replay-{run}",
         [*argv, "--checkpoint", str(checkpoint)],

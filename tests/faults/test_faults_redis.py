@@ -25,11 +25,11 @@ from fault_harness import (
 )
 from websockets.sync.client import connect
 
+from commands.embedded import EmbeddedRedis
+from commands.up import answers_200
 from flowcast import redis_keys
-from flowcast.embedded import EmbeddedRedis
 from flowcast.kafka_admin import ensure_topics, unique_topic_settings
 from flowcast.settings import Settings
-from flowcast.up import answers_200
 from producers.publisher import publish_all
 
 pytestmark = [pytest.mark.faults, pytest.mark.integration]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-PACKAGES = ("flowcast", "producers", "models", "stream", "api")
+PACKAGES = ("flowcast", "producers", "models", "stream", "api", "commands")
 
 
 def modules_with_examples() -> list[str]:

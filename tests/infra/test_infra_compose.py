@@ -21,7 +21,7 @@ from infra_files import (
     walk_strings,
 )
 
-from flowcast.cli import app
+from commands.cli import app
 from flowcast.settings import Settings
 
 REQUIRED_SECRETS = (
@@ -290,7 +290,7 @@ def _click_command(argv: list[str]) -> tuple[Any, list[str]]:
         assert rest, f"`flowcast {' '.join(argv)}` names no sub-command"
         with command.context_class(command) as ctx:
             sub = command.get_command(ctx, rest[0])
-        assert sub is not None, f"`flowcast {rest[0]}` is not a command of flowcast.cli.app"
+        assert sub is not None, f"`flowcast {rest[0]}` is not a command of commands.cli.app"
         command, rest = sub, rest[1:]
     return command, rest
 

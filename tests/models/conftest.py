@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from flowcast.records import Reading
-from models.evaluate import InputCounts, ordered_readings
+from producers.files import InputCounts, ordered_readings
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "paris"
 

@@ -12,8 +12,8 @@ from models import alerts
 from models.anomalies import AnomalyState, check, is_fault
 from models.core import ForecastCore
 from models.lifecycle import Lifecycle, command_audit
-from models.perturb import Perturbation, perturb
 from models.state import dump_state, load_state
+from producers.perturb import Perturbation, perturb
 from producers.perturb_spec import parse_perturbation
 
 T0 = datetime(2022, 6, 1, 8, tzinfo=UTC)

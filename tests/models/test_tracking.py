@@ -14,11 +14,11 @@ import orjson
 import pytest
 from mlflow import MlflowClient
 
+from commands.evaluate import run_evaluate
 from flowcast.records import Reading
 from flowcast.settings import Settings
 from models.candidates import CANDIDATE_SETS, LinearDeviation
 from models.core import CORE_VERSION, ForecastCore
-from models.evaluate import run_evaluate
 from models.state import SensorState, load_state
 from models.tracking import (
     CHALLENGER,

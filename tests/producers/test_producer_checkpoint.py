@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from commands.replay import _saver
 from flowcast.records import DeadLetter, Reading
 from producers.checkpoint import ReplayCheckpoint, fingerprint, lost_records
 from producers.filters import ReplayFilter
 from producers.publisher import PublishCounts
-from producers.replay_command import _saver
 from producers.replay_core import Resume, replay
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "paris"

@@ -16,12 +16,12 @@ import pytest
 from bundled_files import API, DATA, EXPORTS, HISTORICAL, REFERENTIAL, raw_csv_rows
 from rich.console import Console
 
+from commands.replay import EXIT_INPUT, replay_to_kafka, run_replay
 from flowcast.records import DeadLetter, Reading
 from flowcast.settings import Settings
 from producers.filters import ReplayFilter
 from producers.pacing import Pacer, due_after, parse_speed
 from producers.publisher import Publisher, PublishError, publish_all
-from producers.replay_command import EXIT_INPUT, replay_to_kafka, run_replay
 from producers.replay_core import Sink, replay
 from producers.replay_view import summary_table
 

@@ -8,10 +8,10 @@ import orjson
 import pytest
 from kafka import KafkaConsumer, TopicPartition
 
+from commands.replay import EXIT_OK, run_replay
 from flowcast.records import Reading
 from flowcast.settings import Settings
-from models.evaluate import InputCounts, ordered_readings
-from producers.replay_command import EXIT_OK, run_replay
+from producers.files import InputCounts, ordered_readings
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from worker_children import start_test_worker
 
-from flowcast.processes import ManagedProcess
+from commands.processes import ManagedProcess
 from flowcast.settings import Settings
 
 

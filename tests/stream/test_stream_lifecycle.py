@@ -7,8 +7,8 @@ from pathlib import Path
 
 from flowcast.records import Reading
 from models.core import ForecastCore
-from models.evaluate import InputCounts, ordered_readings
-from models.perturb import Perturbation, perturb
+from producers.files import InputCounts, ordered_readings
+from producers.perturb import Perturbation, perturb
 from stream.batch import RawRecord, run_batch
 from stream.runtime import apply_commands
 

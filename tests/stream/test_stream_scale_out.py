@@ -24,11 +24,11 @@ from test_stream_worker import (
     wait_until_caught_up,
 )
 
+from commands.processes import ManagedProcess
+from commands.worker_process import assigned_partitions, workers_settled
 from flowcast import redis_keys
-from flowcast.processes import ManagedProcess
 from flowcast.records import Forecast, Reading
 from flowcast.settings import Settings
-from flowcast.worker_process import assigned_partitions, workers_settled
 from producers.publisher import publish_all
 from stream.kafka_io import group_settled, last_assignment
 

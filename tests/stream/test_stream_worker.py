@@ -12,14 +12,14 @@ import pytest
 import redis
 from kafka import KafkaConsumer, KafkaProducer
 
+from commands.processes import ManagedProcess
 from flowcast import redis_keys
-from flowcast.processes import ManagedProcess
 from flowcast.records import Forecast, Reading, hour_index
 from flowcast.settings import Settings
 from models.core import ForecastCore
-from models.evaluate import InputCounts, ordered_readings
 from models.evaluation import report_from_accumulators
 from models.state import load_state
+from producers.files import InputCounts, ordered_readings
 from producers.publisher import publish_all
 from stream.batch import history_entry
 

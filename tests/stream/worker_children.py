@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flowcast.processes import ManagedProcess
+from commands.processes import ManagedProcess
+from commands.worker_process import start_worker
 from flowcast.settings import Settings
-from flowcast.worker_process import start_worker
 
 REPO = Path(__file__).resolve().parents[2]
 # every hour stays in the Redis history, so it can be compared with the in-process core's
