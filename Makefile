@@ -17,10 +17,11 @@ venv: $(STAMP)
 demo: $(STAMP)  ## run the whole system on the bundled real data (dashboard on :8000)
 	$(BIN)/flowcast up
 
-lint: $(STAMP)  ## ruff + mypy
+lint: $(STAMP)  ## ruff + mypy + import-linter (layers point one way)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy flowcast producers stream models api commands
+	$(BIN)/lint-imports
 
 test: lint  ## lint, then every test (unit and integration, real broker and Redis)
 	$(BIN)/python -m pytest
