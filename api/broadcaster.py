@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_fixed
 
 from api.metrics import GatewayMetrics
 from flowcast import redis_keys as keys
@@ -150,13 +151,18 @@ class Broadcaster:
 
     async def run(self, retry_s: float = 1.0) -> None:
         """Listen forever; on a Redis failure, resubscribe after ``retry_s`` seconds."""
-        while True:
-            try:
-                await self._listen()
-            except (RedisError, OSError) as exc:
-                self.subscribed.clear()
-                log.warning("broadcaster lost Redis (%s); retrying in %.1fs", exc, retry_s)
-                await asyncio.sleep(retry_s)
+
+        def lost(state: RetryCallState) -> None:
+            self.subscribed.clear()
+            error = state.outcome.exception() if state.outcome else None
+            log.warning("broadcaster lost Redis (%s); retrying in %.1fs", error, retry_s)
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type((RedisError, OSError)),
+            wait=wait_fixed(retry_s),
+            before_sleep=lost,
+        )
+        await retrying(self._listen)
 
     async def _listen(self) -> None:
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)

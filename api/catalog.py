@@ -1,8 +1,8 @@
 """Where each sensor is: the city's sensor catalog, loaded once and lazily.
 
 The catalog comes from ``producers.sensors.load_sensor_catalog`` (the referential of counting
-arcs plus the bundled exports). If that module is missing or fails, the gateway still answers
-with the sensors it sees in Redis, without names or coordinates.
+arcs plus the bundled exports). If the files are missing or unreadable, the gateway still
+answers with the sensors it sees in Redis, without names or coordinates.
 """
 
 from __future__ import annotations
@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from producers.bundled import bundled_data_dir
+
 log = logging.getLogger(__name__)
-DEFAULT_DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "paris"
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,17 +38,16 @@ def _place(sensor_id: str, info: Any) -> Place:
     )
 
 
-def load_places(data_dir: Path) -> dict[str, Place]:
-    """Read the catalog from the files in ``data_dir``; empty if it cannot be read."""
+def load_places(data_dir: Path | None = None) -> dict[str, Place]:
+    """Read the catalog from the files in ``data_dir`` (default: the bundled data); empty if
+    it cannot be read."""
+    from producers.sensors import load_sensor_catalog  # reads files: only when first needed
+
     try:
-        from producers.sensors import load_sensor_catalog
-    except ImportError:
-        log.warning("producers.sensors not available: sensors have no names or positions")
-        return {}
-    paths = sorted(p for p in data_dir.glob("*") if p.is_file())
-    try:
+        data_dir = data_dir or bundled_data_dir()
+        paths = sorted(p for p in data_dir.glob("*") if p.is_file())
         catalog = load_sensor_catalog(paths)
-    except Exception:  # a broken data file must not take the gateway down
+    except Exception:  # a missing or broken data file must not take the gateway down
         log.exception("could not load the sensor catalog from %s", data_dir)
         return {}
     return {str(k): _place(str(k), v) for k, v in catalog.items()}
@@ -56,7 +56,7 @@ def load_places(data_dir: Path) -> dict[str, Place]:
 class Catalog:
     """The catalog, loaded in a thread on first use and kept for the process' life."""
 
-    def __init__(self, data_dir: Path = DEFAULT_DATA_DIR) -> None:
+    def __init__(self, data_dir: Path | None = None) -> None:
         self.data_dir = data_dir
         self._places: dict[str, Place] | None = None
         self._lock = asyncio.Lock()

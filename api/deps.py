@@ -19,13 +19,13 @@ from starlette.requests import HTTPConnection, Request
 
 from api.context import Gateway
 from api.security import Claims, Role, TokenError
+from flowcast.records import SENSOR_ID_PATTERN
 
 TOKEN_URL = "/auth/token"
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 BEARER = {"WWW-Authenticate": "Bearer"}
-SENSOR_PATTERN = r"^[A-Za-z0-9_.:-]+$"
 SensorIdPath = Annotated[
-    str, Path(min_length=1, max_length=64, pattern=SENSOR_PATTERN, examples=["4264"])
+    str, Path(min_length=1, max_length=64, pattern=SENSOR_ID_PATTERN, examples=["4264"])
 ]
 
 

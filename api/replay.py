@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from api.catalog import DEFAULT_DATA_DIR
+from producers.bundled import bundled_data_dir
 
 
 class ReplayError(ValueError):
@@ -31,8 +31,8 @@ class ReplayStatus:
 class ReplayManager:
     """At most one replay child at a time."""
 
-    def __init__(self, data_dir: Path = DEFAULT_DATA_DIR) -> None:
-        self.data_dir = data_dir.resolve()
+    def __init__(self, data_dir: Path | None = None) -> None:
+        self._data_dir = data_dir
         self._proc: asyncio.subprocess.Process | None = None
 
     def status(self) -> ReplayStatus:
@@ -42,13 +42,22 @@ class ReplayManager:
             return ReplayStatus(False, None, None)
         return ReplayStatus(proc.returncode is None, proc.pid, proc.returncode)
 
+    @property
+    def data_dir(self) -> Path:
+        """The directory replays may read (default: the bundled data)."""
+        return (self._data_dir or bundled_data_dir()).resolve()
+
     def resolve(self, names: list[str]) -> list[Path]:
         """Data files named relative to the data directory; the whole directory if none."""
+        try:
+            data_dir = self.data_dir
+        except FileNotFoundError as exc:
+            raise ReplayError(f"no data directory on this gateway: {exc}") from None
         if not names:
-            return sorted(p for p in self.data_dir.iterdir() if p.is_file())
-        paths = [(self.data_dir / n).resolve() for n in names]
+            return sorted(p for p in data_dir.iterdir() if p.is_file())
+        paths = [(data_dir / n).resolve() for n in names]
         for name, path in zip(names, paths, strict=True):
-            if not path.is_relative_to(self.data_dir) or not path.is_file():
+            if not path.is_relative_to(data_dir) or not path.is_file():
                 raise ReplayError(f"no data file {name!r} in the data directory")
         return paths
 

@@ -8,9 +8,9 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from api.security import Role
-from flowcast.records import ArcState, TrafficState, in_service_range, to_utc
+from flowcast.records import SENSOR_ID_PATTERN, ArcState, TrafficState, in_service_range, to_utc
 
-SENSOR_ID = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")
+SENSOR_ID = Field(min_length=1, max_length=64, pattern=SENSOR_ID_PATTERN)
 FORECAST_EXAMPLE: dict[str, Any] = {
     "sensor_id": "4264",
     "ts": "2022-06-17T15:00:00Z",

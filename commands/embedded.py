@@ -30,6 +30,7 @@ from kafka import KafkaAdminClient
 from kafka.errors import RetriableError
 from redis.backoff import NoBackoff
 from redis.retry import Retry
+from tenacity import Retrying, retry_if_exception_type, stop_after_attempt
 
 from commands.processes import ManagedProcess, ProcessExitedError
 from flowcast.settings import Settings
@@ -126,18 +127,21 @@ class EmbeddedService:
         """Start the server and wait until it answers (a no-op if it already runs)."""
         if self.alive:
             return self
-        for attempt in range(1, PORT_ATTEMPTS + 1):
-            if not self._port_fixed:
-                self._port = free_port()
-            try:
-                self._launch()
-            except ProcessExitedError:
-                if self._port_fixed or attempt == PORT_ATTEMPTS:
-                    raise
-            else:
-                break
+        if self._port_fixed:  # a restart keeps its port: clients may hold it
+            self._launch()
+        else:  # a fresh port may be taken between choosing it and binding it: choose again
+            retrying = Retrying(
+                stop=stop_after_attempt(PORT_ATTEMPTS),
+                retry=retry_if_exception_type(ProcessExitedError),
+                reraise=True,
+            )
+            retrying(self._launch_on_free_port)
         self._port_fixed = True
         return self
+
+    def _launch_on_free_port(self) -> None:
+        self._port = free_port()
+        self._launch()
 
     def _launch(self) -> None:
         self.process = ManagedProcess(

@@ -22,11 +22,11 @@ from types import FrameType
 import httpx
 from rich.console import Console
 
-import flowcast
 from commands.embedded import Endpoints, port_open, services
 from commands.processes import ManagedProcess, ProcessExitedError
 from flowcast.kafka_admin import ensure_topics
 from flowcast.settings import Settings
+from producers.bundled import bundled_data_dir
 
 REPLAY_PATTERNS = ("export_*.gz", "historique_*.gz", "extract_*.gz")
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
@@ -52,15 +52,6 @@ class Secrets:
     jwt_secret: str
     generated_password: bool
     generated_jwt: bool
-
-
-def bundled_data_dir() -> Path:
-    """``data/paris`` next to the package (a source checkout) or under the working dir."""
-    candidates = (Path(flowcast.__file__).resolve().parents[1], Path.cwd())
-    for root in candidates:
-        if (root / "data" / "paris").is_dir():
-            return root / "data" / "paris"
-    raise FileNotFoundError(f"no data/paris under {' or '.join(map(str, candidates))}")
 
 
 def replay_files(data_dir: Path) -> list[Path]:

@@ -42,7 +42,9 @@ class ArcState(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
-_SENSOR_ID = re.compile(r"[A-Za-z0-9_.:-]{1,64}")
+SENSOR_ID_PATTERN = r"^[A-Za-z0-9_.:-]{1,64}$"
+"""The one definition of a well-formed sensor id (the gateway's OpenAPI shows it too)."""
+_SENSOR_ID = re.compile(SENSOR_ID_PATTERN)
 
 
 def is_sensor_id(text: str) -> bool:

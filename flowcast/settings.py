@@ -57,9 +57,6 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(default=0, description="0 = no metrics endpoint")
     worker_metrics_host: str = Field(default="127.0.0.1", description="0.0.0.0 in containers")
     worker_tracking: bool = Field(default=True, description="log the worker to MLflow")
-    data_dir: Path | None = Field(default=None, description="bundled data; unset = data/paris")
-    ws_queue_size: int = Field(default=256, ge=8)
-    ws_ping_interval_s: float = Field(default=20.0, gt=0)
 
 
 @lru_cache(maxsize=1)

@@ -24,7 +24,6 @@ from flowcast.records import Forecast, Reading, TrafficState, hour_index, hour_s
 from models.alerts import Alert
 from models.calendar_context import HourContext, hour_context
 from models.candidates import make_candidates
-from models.evaluation import CHAMPION, report_from_accumulators, sensor_accumulators
 from models.features import (
     DEVIATION_LAGS,
     RECENT_SPREAD_HOURS,
@@ -38,11 +37,12 @@ from models.lifecycle import (
     Events,
     after_forecast,
     after_score,
+    check_anomalies,
     command_audit,
-    screen,
     serve,
 )
 from models.metrics import accumulate_all
+from models.report import CHAMPION, report_from_accumulators, sensor_accumulators
 from models.state import Pending, SensorState, dump_state, load_state
 
 CORE_VERSION = "1.0.0"
@@ -113,7 +113,7 @@ class ForecastCore:
         context = hour_context(hour)
         expected = state.profile.value(context.day_type, context.local_hour)
         previous = state.flows.get(hour - 1)
-        learnt = screen(life, reading, hour, expected, state.scale, previous, events)
+        learnt = check_anomalies(life, reading, hour, expected, state.scale, previous, events)
         flow = learnt.flow  # None when the reading is a sensor fault
         scored = self._score_pending(state, hour, flow)
         deviation = self._observe(state, hour, learnt, context, expected)
@@ -255,7 +255,7 @@ class ForecastCore:
         self.sensors[sensor_id] = load_state(blob)
 
     def sensor_evaluation(self, sensor_id: str) -> dict[str, Any]:
-        """The sensor's evaluation accumulators, JSON-able (see `models.evaluation`)."""
+        """The sensor's evaluation accumulators, JSON-able (see `models.report`)."""
         state = self.sensors[sensor_id]
         return sensor_accumulators(state.accumulators, state.interval_hits)
 

@@ -1,6 +1,6 @@
 """The model lifecycle of one sensor around the core's per-reading path (pure, no I/O).
 
-The core calls, per reading: `screen` (sensor anomalies, before learning), `after_score`
+The core calls, per reading: `check_anomalies` (sensor anomalies, before learning), `after_score`
 (drift detectors, challenger scoring and switches), `serve` (which forecast is served) and
 `after_forecast` (congestion). Each returns the alerts raised and the audit entries written,
 usually none. `apply_command` applies an admin's ``promote`` / ``rollback``.
@@ -48,7 +48,7 @@ def audit_entry(sensor_id: str, action: str, hour: int, **details: Any) -> Audit
     return {"sensor_id": sensor_id, "action": action, "ts": format_utc(hour_start(hour)), **details}
 
 
-def screen(
+def check_anomalies(
     life: Lifecycle,
     reading: Reading,
     hour: int,

@@ -123,7 +123,7 @@ class ReadingsLoop:
             self.runtime.forget_all()
 
 
-def create_app(settings: Settings, kafka_bootstrap: str, redis_url: str) -> faust.App:
+def create_worker_app(settings: Settings, kafka_bootstrap: str, redis_url: str) -> faust.App:
     """A Faust app whose task runs the `ReadingsLoop` on the broker and Redis given."""
     app = faust.App(
         settings.app_id + "-worker",

@@ -18,7 +18,7 @@ from models.lifecycle import AuditEntry
 
 
 @dataclass(frozen=True, slots=True)
-class RawRecord:
+class KafkaRecord:
     """One Kafka record as the agent saw it."""
 
     key: bytes | None
@@ -50,7 +50,7 @@ class BatchOutput:
     commands_done: dict[str, bytes] = field(default_factory=dict)  # sensor → command that ran
 
 
-def decode(raw: RawRecord, source: str) -> Reading | DeadLetter:
+def decode(raw: KafkaRecord, source: str) -> Reading | DeadLetter:
     """A `Reading` from a raw record, or a `DeadLetter` saying why not."""
     text = raw.value.decode("utf-8", "replace") if raw.value is not None else ""
     try:
@@ -74,14 +74,14 @@ def _reason(exc: Exception) -> str:
 
 
 def decode_batch(
-    records: list[RawRecord], source: str
-) -> list[tuple[RawRecord, Reading | DeadLetter]]:
+    records: list[KafkaRecord], source: str
+) -> list[tuple[KafkaRecord, Reading | DeadLetter]]:
     """Decode every record of a batch (the sink loads the states of the sensors it names)."""
     return [(raw, decode(raw, source)) for raw in records]
 
 
 def run_batch(
-    core: ForecastCore, decoded: list[tuple[RawRecord, Reading | DeadLetter]], source: str
+    core: ForecastCore, decoded: list[tuple[KafkaRecord, Reading | DeadLetter]], source: str
 ) -> BatchOutput:
     """Process a decoded batch in order through the core; never raises for one bad record."""
     out = BatchOutput()
@@ -104,7 +104,7 @@ def run_batch(
     return out
 
 
-def _process_one(core: ForecastCore, reading: Reading, raw: RawRecord, out: BatchOutput) -> None:
+def _process_one(core: ForecastCore, reading: Reading, raw: KafkaRecord, out: BatchOutput) -> None:
     step = core.process(reading)
     if step.duplicate:
         out.duplicates += 1

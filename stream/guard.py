@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from flowcast.bounds import MAX_FLOW, MAX_OCCUPANCY
 from flowcast.records import DeadLetter, Reading, in_service_range, is_sensor_id
-from stream.batch import RawRecord, decode_batch
+from stream.batch import KafkaRecord, decode_batch
 
 
 def _outside(value: float | None, high: float) -> bool:
@@ -42,7 +42,9 @@ def out_of_range(reading: Reading) -> str | None:
     return None
 
 
-def screen(raw: RawRecord, item: Reading | DeadLetter, source: str) -> Reading | DeadLetter:
+def reject_implausible(
+    raw: KafkaRecord, item: Reading | DeadLetter, source: str
+) -> Reading | DeadLetter:
     """``item`` unchanged, or a ``bad_value`` dead letter if it is an implausible reading."""
     if isinstance(item, DeadLetter):
         return item
@@ -54,7 +56,9 @@ def screen(raw: RawRecord, item: Reading | DeadLetter, source: str) -> Reading |
 
 
 def screened_batch(
-    records: list[RawRecord], source: str
-) -> list[tuple[RawRecord, Reading | DeadLetter]]:
-    """`stream.batch.decode_batch`, then `screen` every decoded reading."""
-    return [(raw, screen(raw, item, source)) for raw, item in decode_batch(records, source)]
+    records: list[KafkaRecord], source: str
+) -> list[tuple[KafkaRecord, Reading | DeadLetter]]:
+    """`stream.batch.decode_batch`, then `reject_implausible` every decoded reading."""
+    return [
+        (raw, reject_implausible(raw, item, source)) for raw, item in decode_batch(records, source)
+    ]

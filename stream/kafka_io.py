@@ -16,10 +16,11 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from flowcast.records import DeadLetter
 from stream import metrics
-from stream.batch import BatchOutput, RawRecord
+from stream.batch import BatchOutput, KafkaRecord
 
 log = logging.getLogger(__name__)
 MAX_BACKOFF_S = 5.0
@@ -63,10 +64,10 @@ class Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
         log.info(ASSIGNED, sorted(tp.partition for tp in assigned))
 
 
-def raw_records(batches: dict[TopicPartition, list[Any]]) -> list[RawRecord]:
+def raw_records(batches: dict[TopicPartition, list[Any]]) -> list[KafkaRecord]:
     """Flatten a ``getmany`` result, keeping each partition's order."""
     return [
-        RawRecord(
+        KafkaRecord(
             key=message.key,
             value=message.value,
             timestamp_ms=message.timestamp,
@@ -153,18 +154,25 @@ async def publish_until_sent(
     The batch is already in Redis, so waiting is safe; a broker that came back empty has
     lost the topics, so they are created again (`recreate_topics`) before each new attempt.
     """
-    delay = 0.1
-    while True:
-        try:
-            await publisher.publish(out, letters)
+
+    async def before_retry(state: RetryCallState) -> None:
+        if state.attempt_number == 1:
             return
-        except KafkaError as exc:
-            log.warning("forecasts not published (%r): retrying in %.1fs", exc, delay)
-        await asyncio.sleep(delay)
-        delay = min(MAX_BACKOFF_S, delay * 2)
         try:
             await recreate_topics()
         except Exception as exc:  # the broker may still be away: try again next round
             log.warning("topics not (re)created yet: %r", exc)
         publisher.partitions.clear()
         publisher.partition_of.clear()  # the topic may have come back with other partitions
+
+    def before_sleep(state: RetryCallState) -> None:
+        error = state.outcome.exception() if state.outcome else None
+        log.warning("forecasts not published (%r): retrying in %.1fs", error, state.upcoming_sleep)
+
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(KafkaError),
+        wait=wait_exponential(multiplier=0.1, max=MAX_BACKOFF_S),
+        before=before_retry,
+        before_sleep=before_sleep,
+    )
+    await retrying(publisher.publish, out, letters)

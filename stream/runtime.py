@@ -7,19 +7,19 @@ for a bad record.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis.exceptions
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wait_exponential
 
 from flowcast.records import DeadLetter
 from models.core import ForecastCore
 from models.lifecycle import AuditEntry
 from stream import metrics
-from stream.batch import BatchOutput, RawRecord, run_batch
+from stream.batch import BatchOutput, KafkaRecord, run_batch
 from stream.guard import screened_batch
 from stream.redis_sink import RedisSink
 
@@ -57,7 +57,7 @@ class BatchRuntime:
         """Drop every cached state (after a rebalance, Redis holds the truth)."""
         self.core.sensors.clear()
 
-    async def handle(self, records: list[RawRecord]) -> BatchOutput:
+    async def handle(self, records: list[KafkaRecord]) -> BatchOutput:
         started = time.perf_counter()
         decoded = screened_batch(records, self.source)  # shape, then value ranges
         sensors = {item.sensor_id for _, item in decoded if not isinstance(item, DeadLetter)}
@@ -88,15 +88,25 @@ class BatchRuntime:
                 metrics.STATE_RESETS.inc()
 
     async def _with_retries(self, action: Callable[[], Awaitable[T]]) -> T:
-        delay = 0.1
-        while True:
-            try:
+        """``action()``, retried with backoff (0.1 s → `MAX_BACKOFF_S`) while Redis is away."""
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(
+                (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+            ),
+            wait=wait_exponential(multiplier=0.1, max=MAX_BACKOFF_S),
+            before_sleep=_redis_retry_noted,
+        )
+        async for attempt in retrying:  # ``action`` returns an awaitable: await it inside
+            with attempt:
                 return await action()
-            except (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError) as exc:
-                metrics.SINK_RETRIES.inc()
-                log.warning("Redis unavailable (%s): retrying in %.1fs", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(MAX_BACKOFF_S, delay * 2)
+        raise AssertionError("unreachable: the retries never stop")
+
+
+def _redis_retry_noted(state: RetryCallState) -> None:
+    metrics.SINK_RETRIES.inc()
+    error = state.outcome.exception() if state.outcome else None
+    delay = state.upcoming_sleep
+    log.warning("Redis unavailable (%s): retrying in %.1fs", error, delay)
 
 
 def apply_commands(core: ForecastCore, commands: dict[str, dict[str, Any]]) -> list[AuditEntry]:

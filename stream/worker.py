@@ -23,14 +23,14 @@ def run_worker(settings: Settings, *, track: bool = True) -> None:
 
     from flowcast.kafka_admin import ensure_topics
     from models.tracking import WorkerTracker
-    from stream.app import create_app
+    from stream.app import create_worker_app
     from stream.runtime import BatchRuntime
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     ensure_topics(settings.kafka_bootstrap, settings)
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)
-    app = create_app(settings, settings.kafka_bootstrap, settings.redis_url)
+    app = create_worker_app(settings, settings.kafka_bootstrap, settings.redis_url)
     runtime: BatchRuntime = app.flowcast_runtime  # type: ignore[attr-defined]
     runtime.tracker = WorkerTracker.for_worker(settings, runtime.core, enabled=track)
     runtime.tracker.start()

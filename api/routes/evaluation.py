@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import APIRouter
 
 from api.deps import CurrentUser, GatewayDep
 from api.schemas import ErrorOut
+from models.report import report_from_accumulators
 
 router = APIRouter(prefix="/evaluation", tags=["evaluation"])
 EXAMPLE = {
@@ -25,28 +26,13 @@ EXAMPLE = {
 }
 
 
-def merge_report(accumulators: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Merge per-sensor accumulators with ``models.evaluation`` (503 if it is not there)."""
-    try:
-        from models.evaluation import report_from_accumulators
-    except ImportError as exc:
-        # TODO: remove this branch once models.evaluation ships report_from_accumulators.
-        raise HTTPException(
-            status.HTTP_503_SERVICE_UNAVAILABLE,
-            "live evaluation unavailable: models.evaluation is not installed on this gateway",
-        ) from exc
-    report: dict[str, Any] = report_from_accumulators(accumulators)
-    return report
-
-
 @router.get(
     "",
     responses={
         200: {"content": {"application/json": {"example": EXAMPLE}}},
-        503: {"model": ErrorOut, "description": "Redis or the metrics module unavailable"},
+        503: {"model": ErrorOut, "description": "Redis unavailable"},
     },
 )
 async def evaluation(gateway: GatewayDep, _: CurrentUser) -> dict[str, Any]:
     """Metrics per model and baseline, overall and per sensor (same JSON as the evaluate report)."""
-    accumulators = await gateway.store.evaluation()
-    return merge_report(accumulators)
+    return report_from_accumulators(await gateway.store.evaluation())

@@ -49,16 +49,15 @@ FORECAST_PATH = "/forecasts/{sensor_id}"
 BASELINE_PATH = "/health"
 TRAFFIC_PATTERNS = ("export_*.gz", "historique_*.gz", "extract_*.gz", "api_*.json.gz")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-SOURCE_DATA = Path(__file__).resolve().parents[2] / "data" / "paris"  # a source checkout
 CONTENT_LENGTH = re.compile(rb"(?i)\r\ncontent-length:\s*(\d+)")
 
 
 # -- data: real readings → the core → the worker's Redis sink ---------------------------------
 def traffic_files(data_dir: Path | None = None) -> list[Path]:
     """The bundled real count files (every format), sorted per pattern."""
-    from commands.up import bundled_data_dir
+    from producers.bundled import bundled_data_dir
 
-    root = data_dir or (SOURCE_DATA if SOURCE_DATA.is_dir() else bundled_data_dir())
+    root = data_dir or bundled_data_dir()
     return [path for pattern in TRAFFIC_PATTERNS for path in sorted(root.glob(pattern))]
 
 
@@ -93,12 +92,12 @@ def seed_readings(
     import redis.asyncio as aioredis
 
     from models.core import ForecastCore
-    from stream.batch import RawRecord, run_batch
+    from stream.batch import KafkaRecord, run_batch
     from stream.redis_sink import RedisSink
 
     core = ForecastCore()
-    decoded: list[tuple[RawRecord, Reading | Any]] = [
-        (RawRecord(r.sensor_id.encode(), r.to_json(), None, f"seed@{i}"), r)
+    decoded: list[tuple[KafkaRecord, Reading | Any]] = [
+        (KafkaRecord(r.sensor_id.encode(), r.to_json(), None, f"seed@{i}"), r)
         for i, r in enumerate(readings)
     ]
     out = run_batch(core, decoded, "bench")

@@ -103,7 +103,8 @@ def pipeline_rate(
 def run_pipeline_bench(settings: Settings, *, records: int, json_path: Path, workers: int) -> None:
     """Run the benchmark and write its JSON result."""
     out = Console(stderr=True)
-    from commands.up import bundled_data_dir, replay_files
+    from commands.up import replay_files
+    from producers.bundled import bundled_data_dir
 
     base = data.real_readings(replay_files(bundled_data_dir()))
     readings = data.take(base, records)

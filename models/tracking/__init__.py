@@ -16,7 +16,7 @@ stay fast whether tracking is on or off.
 
 from __future__ import annotations
 
-from models.tracking.evaluation import (
+from models.tracking.backtest_run import (
     EVALUATE_EXPERIMENT,
     TrackedEvaluation,
     report_metrics,

@@ -1,6 +1,6 @@
 """Rolling metrics of an evaluation: each model's MAE per simulated week of event time.
 
-`WeeklyErrors` is the period hook `models.evaluate.evaluate` calls with the core at each
+`WeeklyErrors` is the period hook `models.backtest.backtest` calls with the core at each
 week boundary: it differences the core's cumulative accumulators (a handful of additions
 per sensor, once a week of data), so the pass stays as fast as without it.
 """

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from datetime import timedelta
 
 import orjson
@@ -107,27 +105,17 @@ def test_history_window_and_live_error(client, admin_token, redis_client) -> Non
     assert client.get("/forecasts/8/history", headers=auth(admin_token)).status_code == 404
 
 
-def test_evaluation_is_503_without_the_merge_function(client, admin_token, monkeypatch) -> None:
-    monkeypatch.setitem(sys.modules, "models.evaluation", None)
-    response = client.get("/evaluation", headers=auth(admin_token))
-    assert response.status_code == 503
-    assert "models.evaluation" in response.json()["detail"]
-
-
-def test_evaluation_merges_redis_accumulators(client, admin_token, redis_client, monkeypatch):
-    seen = {}
-
-    def report_from_accumulators(mapping):
-        seen.update(mapping)
-        return {"records": 2, "sensors": len(mapping), "by_sensor": {k: {} for k in mapping}}
-
-    module = types.ModuleType("models.evaluation")
-    module.report_from_accumulators = report_from_accumulators  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "models.evaluation", module)
-    redis_client.hset(keys.EVALUATION, "4264", orjson.dumps({"champion": {"n": 2}}))
+def test_evaluation_merges_the_accumulators_the_workers_wrote(client, admin_token, redis_client):
+    core = ForecastCore()
+    for sensor_id in ("4264", "5671"):
+        for i in range(72):
+            flow = 400.0 + 300.0 * ((i % 24) / 24) + (50.0 if sensor_id == "5671" else 0.0)
+            core.process(make_reading(sensor_id, T0 + timedelta(hours=i), flow=flow))
+        accumulators = core.sensor_evaluation(sensor_id)
+        redis_client.hset(keys.EVALUATION, sensor_id, orjson.dumps(accumulators))
     body = client.get("/evaluation", headers=auth(admin_token)).json()
-    assert body == {"records": 2, "sensors": 1, "by_sensor": {"4264": {}}}
-    assert seen == {"4264": {"champion": {"n": 2}}}
+    assert body == orjson.loads(orjson.dumps(core.evaluation_report()))
+    assert body["sensors"] == 2 and body["scored"] > 0
 
 
 def trained_state(sensor_id: str, hours: int = 72) -> tuple[bytes, ForecastCore]:

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from flowcast.records import ArcState, DeadLetter, Reading, TrafficState
 from models.core import ForecastCore
-from stream.batch import RawRecord, decode, run_batch
+from stream.batch import KafkaRecord, decode, run_batch
 from stream.guard import screened_batch
 
 REASONS = {"bad_json", "missing_field", "bad_value", "key_mismatch", "processing_error"}
@@ -56,9 +56,9 @@ def valid_reading(sensor: str, hour: int, flow: float | None = 300.0) -> Reading
     )
 
 
-def raw(value: bytes | None, key: bytes | None, offset: int) -> RawRecord:
+def raw(value: bytes | None, key: bytes | None, offset: int) -> KafkaRecord:
     """A raw record as the consumer hands it over."""
-    return RawRecord(key=key, value=value, timestamp_ms=None, position=f"readings/0@{offset}")
+    return KafkaRecord(key=key, value=value, timestamp_ms=None, position=f"readings/0@{offset}")
 
 
 @st.composite
@@ -104,10 +104,10 @@ def test_decode_never_raises_and_names_a_reason(value: bytes | None, key: bytes 
 
 
 @st.composite
-def hostile_stream(draw: st.DrawFn) -> tuple[list[RawRecord], set[str]]:
+def hostile_stream(draw: st.DrawFn) -> tuple[list[KafkaRecord], set[str]]:
     """Valid readings in hour order with hostile messages (and replays) slipped in between;
     also the positions of the valid ones."""
-    records: list[RawRecord] = []
+    records: list[KafkaRecord] = []
     valid: set[str] = set()
     for hour in range(draw(st.integers(3, 14))):
         for sensor in SENSORS:
@@ -122,7 +122,7 @@ def hostile_stream(draw: st.DrawFn) -> tuple[list[RawRecord], set[str]]:
     return records, valid
 
 
-def forecasts_of(records: list[RawRecord]) -> list[tuple[str, datetime, float]]:
+def forecasts_of(records: list[KafkaRecord]) -> list[tuple[str, datetime, float]]:
     """What a fresh core forecasts for the real sensors from ``records``."""
     out = run_batch(ForecastCore(), screened_batch(records, "kafka"), "kafka")
     return [(f.sensor_id, f.ts, f.flow) for f in out.forecasts if f.sensor_id in SENSORS]
@@ -131,7 +131,7 @@ def forecasts_of(records: list[RawRecord]) -> list[tuple[str, datetime, float]]:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stream=hostile_stream())
 def test_hostile_messages_are_dead_lettered_and_change_nothing(
-    stream: tuple[list[RawRecord], set[str]],
+    stream: tuple[list[KafkaRecord], set[str]],
 ) -> None:
     records, valid = stream
     decoded = screened_batch(records, "kafka")

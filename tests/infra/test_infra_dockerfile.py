@@ -107,7 +107,16 @@ def test_dockerignore_keeps_the_context_small_but_complete() -> None:
         if line.strip() and not line.startswith("#")
     }
     assert {".git", ".venv", "tests"} <= lines
-    needed = {"data", "pyproject.toml", "flowcast", "producers", "stream", "models", "api", "commands"}
+    needed = {
+        "data",
+        "pyproject.toml",
+        "flowcast",
+        "producers",
+        "stream",
+        "models",
+        "api",
+        "commands",
+    }
     excluded = {line.strip("/") for line in lines if not line.startswith("!")}
     assert not needed & excluded, (
         f".dockerignore excludes what the build needs: {needed & excluded}"

@@ -42,7 +42,7 @@ from models.tracking import (
 from models.tracking import params as params_module
 from models.tracking.registry import register_core
 from models.tracking.snapshot import read_manifest, read_snapshot
-from stream.batch import BatchOutput, RawRecord, decode_batch, run_batch
+from stream.batch import BatchOutput, KafkaRecord, decode_batch, run_batch
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "paris"
 ST_ANTOINE = DATA / "historique_2022_st-antoine_376.csv.gz"
@@ -270,10 +270,10 @@ def test_evaluate_with_an_unreachable_server_still_writes_the_report(tmp_path: P
 
 
 # -- the worker tracker ---------------------------------------------------------------------
-def _batches(readings: tuple[Reading, ...], size: int) -> Iterator[list[RawRecord]]:
+def _batches(readings: tuple[Reading, ...], size: int) -> Iterator[list[KafkaRecord]]:
     for start in range(0, len(readings), size):
         yield [
-            RawRecord(r.sensor_id.encode(), r.to_json(), None, f"readings/0@{start + i}")
+            KafkaRecord(r.sensor_id.encode(), r.to_json(), None, f"readings/0@{start + i}")
             for i, r in enumerate(readings[start : start + size])
         ]
 

@@ -9,16 +9,16 @@ from flowcast.records import Reading
 from models.core import ForecastCore
 from producers.files import InputCounts, ordered_readings
 from producers.perturb import Perturbation, perturb
-from stream.batch import RawRecord, run_batch
+from stream.batch import KafkaRecord, run_batch
 from stream.runtime import apply_commands
 
 DATA = Path(__file__).resolve().parents[2] / "data" / "paris"
 START = datetime(2022, 6, 2, 6, tzinfo=UTC)
 
 
-def _batch(readings: list[Reading]) -> list[tuple[RawRecord, Reading]]:
+def _batch(readings: list[Reading]) -> list[tuple[KafkaRecord, Reading]]:
     return [
-        (RawRecord(r.sensor_id.encode(), r.to_json(), None, f"t/0@{i}"), r)
+        (KafkaRecord(r.sensor_id.encode(), r.to_json(), None, f"t/0@{i}"), r)
         for i, r in enumerate(readings)
     ]
 

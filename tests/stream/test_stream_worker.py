@@ -17,7 +17,7 @@ from flowcast import redis_keys
 from flowcast.records import Forecast, Reading, hour_index
 from flowcast.settings import Settings
 from models.core import ForecastCore
-from models.evaluation import report_from_accumulators
+from models.report import report_from_accumulators
 from models.state import load_state
 from producers.files import InputCounts, ordered_readings
 from producers.publisher import publish_all

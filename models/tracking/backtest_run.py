@@ -21,7 +21,7 @@ import orjson
 from rich.console import Console
 
 from flowcast.settings import Settings
-from models.evaluation import CHAMPION
+from models.report import CHAMPION
 from models.tracking.params import core_config, file_list, flat_params, input_fingerprint
 from models.tracking.registry import Standing, register_core
 from models.tracking.store import (
