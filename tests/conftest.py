@@ -2,7 +2,8 @@
 
 The broker and Redis are Docker containers (testcontainers) when a Docker engine answers,
 otherwise the embedded binaries of `commands.embedded`; tests never skip for lack of Docker.
-Both start lazily, on the first test that asks for them.
+Both start lazily, on the first test that asks for them; every test that asks for them (even
+through another fixture) is marked ``integration`` at collection.
 """
 
 from __future__ import annotations
@@ -18,6 +19,17 @@ from flowcast.kafka_admin import ensure_topics, unique_topic_settings
 from flowcast.settings import Settings
 
 REPO = Path(__file__).resolve().parents[1]
+SERVICE_FIXTURES = frozenset({"kafka_bootstrap", "redis_url"})
+"""The fixtures that start the broker or Redis: a test using one, even indirectly, is
+`integration`, whatever its module says (so ``make unit`` never starts a service)."""
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs a service fixture as ``integration``."""
+    for item in items:
+        if SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.integration)
 
 
 def docker_available() -> bool:

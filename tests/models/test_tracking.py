@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import logging
 import socket
 import time
@@ -33,13 +32,10 @@ from models.tracking import (
     core_config,
     decide,
     describe,
-    registry,
-    snapshot,
     store,
     target_from_settings,
     tracking_target,
 )
-from models.tracking import params as params_module
 from models.tracking.registry import register_core
 from models.tracking.snapshot import read_manifest, read_snapshot
 from stream.batch import BatchOutput, KafkaRecord, decode_batch, run_batch
@@ -50,11 +46,6 @@ DEGRADED_RATE = 2.0  # a linear learner this fast diverges: a deliberately worse
 
 
 # -- pure parts -----------------------------------------------------------------------------
-@pytest.mark.parametrize("module", [store, params_module, registry, snapshot])
-def test_doctests(module: Any) -> None:
-    assert doctest.testmod(module).failed == 0
-
-
 def test_default_store_is_a_sqlite_file_in_the_state_dir(tmp_path: Path) -> None:
     target = target_from_settings(Settings(state_dir=tmp_path, mlflow_uri=None))
     assert target.uri == f"sqlite:///{tmp_path.resolve()}/mlflow.db"
