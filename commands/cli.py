@@ -171,6 +171,23 @@ def bench_pipeline(
     run_pipeline_bench(get_settings(), records=records, json_path=json_path, workers=workers)
 
 
+@bench_app.command("core")
+def bench_core(
+    json_path: Annotated[Path, typer.Option("--json", help="where to write the result")] = Path(
+        "bench-core.json"
+    ),
+    records: Annotated[
+        int | None,
+        typer.Option(min=1000, help="readings per run (default: every bundled real reading)"),
+    ] = None,
+    runs: Annotated[int, typer.Option(min=1, help="runs of each; the best is reported")] = 5,
+) -> None:
+    """The whole core in-process against a bare River loop, same run, same readings."""
+    from commands.bench.core import run_core_bench
+
+    run_core_bench(records=records, runs=runs, json_path=json_path)
+
+
 @bench_app.command("api")
 def bench_api(
     seconds: Annotated[float, typer.Option(min=1, help="duration of each phase")] = 10.0,

@@ -26,6 +26,7 @@ import redis
 from rich.console import Console
 
 from commands.bench import data
+from commands.bench.core import core_rate
 from commands.bench.latency import measure_latency
 from commands.embedded import services
 from commands.processes import ManagedProcess
@@ -33,18 +34,9 @@ from commands.worker_process import assigned_partitions, start_worker, workers_s
 from flowcast import redis_keys
 from flowcast.kafka_admin import ensure_topics, unique_topic_settings
 from flowcast.settings import Settings
-from models.core import ForecastCore
 from producers.publisher import publish_all
 
 LATENCY_RECORDS = 3000
-
-
-def core_rate(readings: list[Any]) -> float:
-    core = ForecastCore()
-    started = time.perf_counter()
-    for reading in readings:
-        core.process(reading)
-    return len(readings) / (time.perf_counter() - started)
 
 
 async def _drain(bootstrap: str, topic: str, count: int) -> float:

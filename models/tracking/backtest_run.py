@@ -153,8 +153,6 @@ def report_metrics(report: Mapping[str, Any]) -> dict[str, float]:
         metrics[f"input/{key}"] = counts.get(key)
     for reason, count in counts.get("dead_letters", {}).items():
         metrics[f"input/dead_letters/{reason}"] = count
-    for name, cost in report.get("costs_us_per_reading", {}).items():
-        metrics[f"cost_us_per_reading/{name}"] = cost
     return {key: float(value) for key, value in metrics.items() if value is not None}
 
 
