@@ -1,18 +1,20 @@
 """The ``flowcast`` command line: one console script, one sub-command per job.
 
 Each command parses its options, builds the `Settings` once and hands them to the module that
-does the work; heavy imports happen inside the command so ``flowcast --help`` stays fast.
+does the work; every import beyond typer happens inside the command that needs it, so
+``flowcast --help`` (and a mistyped option) answers at once.
 """
 
 from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from flowcast.settings import get_settings
+if TYPE_CHECKING:
+    from flowcast.settings import Settings
 
 app = typer.Typer(
     help="Flowcast: streaming next-hour traffic forecasts for the Paris road counters.",
@@ -21,6 +23,14 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks that write JSON results.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+
+
+def get_settings() -> Settings:
+    """The process settings (pydantic-settings is imported only by commands that run)."""
+    from flowcast.settings import get_settings as process_settings
+
+    return process_settings()
+
 
 PathsArg = Annotated[
     list[Path],

@@ -19,14 +19,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from flowcast.records import hour_index
 from flowcast.settings import Settings, get_settings
-from models.backtest import PeriodHook, ProgressHook, backtest
 from models.recovery import RecoveryWatch
 from models.report_view import summary_table
 from producers.files import InputCounts, ordered_readings
 from producers.perturb import Perturbation, perturb
 
 if TYPE_CHECKING:
-    from models.tracking import TrackedEvaluation
+    from models.backtest import PeriodHook, ProgressHook
+    from models.tracking import TrackedEvaluation, WeeklyErrors
 
 
 def parse_day(text: str | None) -> datetime | None:
@@ -54,6 +54,8 @@ def evaluate_files(
     core sees them; the report then holds a ``recovery`` block per perturbation (see
     `models.recovery`). ``on_period``: see `models.backtest.backtest`.
     """
+    from models.backtest import backtest  # River: seconds to import, only when needed
+
     counts = InputCounts()
     readings = perturb(ordered_readings(paths, counts), perturbations)
     watches = [RecoveryWatch(hour_index(p.start), p.sensors) for p in perturbations]
@@ -129,7 +131,8 @@ def run_evaluate(
 
     With ``track`` (the default) the run is then recorded in MLflow and registered as a
     ``flowcast-core`` version (see `models.tracking`), which is returned; ``settings`` give
-    the tracking store (default: the process settings).
+    the tracking store (default: the process settings). MLflow is imported only then, after
+    the report is written; a tracking failure is reported and the command still succeeds.
     """
     console = Console(stderr=True)
     weekly = None
@@ -153,6 +156,28 @@ def run_evaluate(
     console.print(f"report written to {report_path}")
     if weekly is None:
         return None
-    from models.tracking import track_and_print
+    return _track(report, paths, weekly, settings or get_settings(), console)
 
-    return track_and_print(report, paths, weekly, settings or get_settings(), console)
+
+def _track(
+    report: dict[str, Any],
+    paths: Sequence[Path],
+    weekly: WeeklyErrors,
+    settings: Settings,
+    console: Console,
+) -> TrackedEvaluation | None:
+    """Record the run in MLflow behind a progress line; say where it went (or why not)."""
+    from models.tracking import target_from_settings, track_evaluation
+
+    target = target_from_settings(settings)
+    try:
+        with console.status(f"recording the run in MLflow ({target.uri}) …"):
+            tracked = track_evaluation(report, paths, weekly, target)
+    except Exception as exc:  # the report is written: tracking must not fail the command
+        console.print(f"[yellow]MLflow tracking to {target.uri} failed: {exc}[/yellow]")
+        return None
+    console.print(
+        f"tracked run {tracked.run_id} in {tracked.tracking_uri}; flowcast-core version "
+        f"{tracked.version} is {tracked.alias}: {tracked.reason}"
+    )
+    return tracked

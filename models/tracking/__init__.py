@@ -20,7 +20,6 @@ from models.tracking.backtest_run import (
     EVALUATE_EXPERIMENT,
     TrackedEvaluation,
     report_metrics,
-    track_and_print,
     track_evaluation,
 )
 from models.tracking.params import core_config, describe, input_fingerprint
@@ -46,7 +45,6 @@ __all__ = [
     "input_fingerprint",
     "report_metrics",
     "target_from_settings",
-    "track_and_print",
     "track_evaluation",
     "tracking_target",
 ]

@@ -9,7 +9,6 @@ folder ``core/`` (``config.json`` + ``report.json``) that the ``flowcast-core`` 
 
 from __future__ import annotations
 
-import logging
 import tempfile
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -18,9 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
-from rich.console import Console
 
-from flowcast.settings import Settings
 from models.report import CHAMPION
 from models.tracking.params import core_config, file_list, flat_params, input_fingerprint
 from models.tracking.registry import Standing, register_core
@@ -29,7 +26,6 @@ from models.tracking.store import (
     check_reachable,
     ensure_experiment,
     open_client,
-    target_from_settings,
 )
 from models.tracking.weekly import WeeklyErrors
 
@@ -37,7 +33,6 @@ if TYPE_CHECKING:
     from mlflow import MlflowClient
     from mlflow.entities import Metric
 
-log = logging.getLogger(__name__)
 EVALUATE_EXPERIMENT = "flowcast-evaluate"
 CORE_ARTIFACTS = "core"
 MAX_PARAM = 6000
@@ -90,29 +85,6 @@ def track_evaluation(
         tags={"candidate_set": config["candidate_set"], "core_version": config["core_version"]},
     )
     return TrackedEvaluation(run_id, version, decision.alias, decision.reason, target.uri)
-
-
-def track_and_print(
-    report: Mapping[str, Any],
-    paths: Sequence[Path],
-    weekly: WeeklyErrors,
-    settings: Settings,
-    console: Console,
-) -> TrackedEvaluation | None:
-    """`track_evaluation` for the CLI: the report is already written, so a tracking failure
-    is reported and does not fail the command."""
-    target = target_from_settings(settings)
-    try:
-        tracked = track_evaluation(report, paths, weekly, target)
-    except Exception as exc:
-        log.debug("tracking failed", exc_info=True)
-        console.print(f"[yellow]MLflow tracking to {target.uri} failed: {exc}[/yellow]")
-        return None
-    console.print(
-        f"tracked run {tracked.run_id} in {tracked.tracking_uri}; flowcast-core version "
-        f"{tracked.version} is {tracked.alias}: {tracked.reason}"
-    )
-    return tracked
 
 
 def best_baseline(report: Mapping[str, Any]) -> tuple[str, float] | None:
