@@ -26,11 +26,12 @@ lint: $(STAMP)  ## ruff + mypy + import-linter (layers point one way)
 test: lint  ## lint, then every test (unit and integration, real broker and Redis)
 	$(BIN)/python -m pytest
 
-unit: $(STAMP)
+unit: $(STAMP)  ## the tests that need no broker, Redis, browser or process kills
 	$(BIN)/python -m pytest -m "not integration and not browser and not faults"
 
 bench: $(STAMP)  ## benchmarks, JSON results under bench-results/
 	@mkdir -p bench-results
+	$(BIN)/flowcast bench core --json bench-results/core.json
 	$(BIN)/flowcast bench pipeline --records 60000 --json bench-results/pipeline.json
 	$(BIN)/flowcast bench pipeline --records 60000 --workers 2 --json bench-results/pipeline-2-workers.json
 	$(BIN)/flowcast bench api --seconds 10 --connections 50 --json bench-results/api.json

@@ -32,13 +32,23 @@ def modules_with_examples() -> list[str]:
 
 
 EXAMPLES = modules_with_examples()
+STARTS_SERVICES = {"commands.embedded"}  # its example starts a real redis-server
+
+
+def examples() -> list[object]:
+    """Every module with examples; those that start a service are ``integration``."""
+    return [
+        pytest.param(name, marks=pytest.mark.integration) if name in STARTS_SERVICES else name
+        for name in EXAMPLES
+    ]
 
 
 def test_the_examples_are_found() -> None:
     assert {"producers.values", "models.history", "stream.guard", "api.body_limit"} <= set(EXAMPLES)
+    assert set(EXAMPLES) >= STARTS_SERVICES
 
 
-@pytest.mark.parametrize("name", EXAMPLES)
+@pytest.mark.parametrize("name", examples())
 def test_docstring_examples(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(REPO)  # examples name the bundled files relative to the repository
     result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
