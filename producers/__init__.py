@@ -2,5 +2,5 @@
 
 The data path inside this package: ``formats/`` (sniff, decode, stream raw records) →
 ``normalise`` (validate into `Reading` or `DeadLetter`) → ``ordering`` (event-time order,
-dedupe) → ``publisher`` (Kafka), driven by ``replay_command``.
+dedupe) → ``publisher`` (Kafka), driven by ``commands.replay``.
 """
