@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from flowcast.bounds import MAX_FLOW, MAX_OCCUPANCY
 from flowcast.records import DeadLetter, Reading
@@ -22,6 +23,7 @@ from producers.formats.headers import (
     TRAFFIC_STATE,
     TS,
 )
+from producers.formats.json_source import json_record
 from producers.timestamps import LocalTimeResolver
 from producers.values import (
     InvalidValueError,
@@ -97,6 +99,24 @@ def normalise(record: RawRecord, resolver: LocalTimeResolver) -> Reading | DeadL
             raw=record.raw_text(),
             detail=invalid.detail,
         )
+
+
+def normalise_api_record(
+    value: Any, source: str, position: str, resolver: LocalTimeResolver
+) -> Reading | DeadLetter:
+    """One Explore API v2.1 record (a decoded JSON value) → a `Reading` or a `DeadLetter`.
+
+    The very path the API JSON file reader takes (`json_record`, then `normalise`), shared by
+    ``flowcast live`` so that a record reads the same from a file and from the API.
+
+    >>> record = {"iu_ac": "5381", "t_1h": "2026-06-21T00:00:00+02:00", "q": 4859.0,
+    ...           "k": 12.65, "etat_trafic": "Fluide", "etat_barre": "Ouvert"}
+    >>> normalise_api_record(record, "api", "api:#0", LocalTimeResolver()).ts.isoformat()
+    '2026-06-20T22:00:00+00:00'
+    >>> normalise_api_record({**record, "q": -1}, "api", "api:#1", LocalTimeResolver()).reason
+    'negative_flow'
+    """
+    return normalise(json_record(value, source, position), resolver)
 
 
 @dataclass

@@ -123,11 +123,17 @@ def _iter_lines(stream: TextIO) -> Iterator[tuple[int, Any]]:
                 yield number, line.rstrip("\r\n")
 
 
-def _record(index: int, value: Any, source: str, sep: str) -> RawRecord:
+def json_record(value: Any, source: str, position: str) -> RawRecord:
+    """One decoded JSON value (an API v2.1 record object, or anything else) as a `RawRecord`
+    under canonical field names; a non-object keeps empty fields (a ``wrong_type`` dead letter).
+
+    >>> json_record({"iu_ac": "5381", "t_1h": "2026-06-21T00:00:00+02:00"}, "api", "api:#0").fields
+    {'sensor_id': '5381', 'ts': '2026-06-21T00:00:00+02:00'}
+    """
     fields: dict[str, Any] = {}
     if isinstance(value, dict):
         fields = {canonical_field(str(k)): v for k, v in value.items()}
-    return RawRecord(fields=fields, source=source, position=f"{source}:{sep}{index}", payload=value)
+    return RawRecord(fields=fields, source=source, position=position, payload=value)
 
 
 def iter_json(stream: TextIO, path: str, source: str, *, lines: bool) -> Iterator[RawRecord]:
@@ -137,13 +143,14 @@ def iter_json(stream: TextIO, path: str, source: str, *, lines: bool) -> Iterato
     else:
         chunks = JsonChunks(stream)
         items = iter_json_array(chunks) if chunks.peek() == "[" else _iter_object(chunks)
+    sep = "" if lines else "#"
     try:
         for index, value in items:
             if index == 0 and isinstance(value, dict) and is_referential(value):
                 raise UnknownFormatError(
                     path, "these are sensor referential records (id_arc_tra), not counts"
                 )
-            yield _record(index, value, source, "" if lines else "#")
+            yield json_record(value, source, f"{source}:{sep}{index}")
     except ValueError as exc:
         if isinstance(exc, UnknownFormatError):
             raise
