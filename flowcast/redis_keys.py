@@ -28,6 +28,10 @@
   it in that batch's transaction and logs the outcome in ``AUDIT``. With no readings flowing
   the command waits.
 - ``STATS`` also counts ``anomalies`` and ``alerts``.
+- ``FEED_STATUS``: string, JSON written by ``flowcast live`` after every poll:
+  ``{"source", "every_s", "newest_data_hour", "last_success", "last_poll", "last_error"}``
+  (timestamps in the wire form or null; ``last_error`` null or ``{"at", "reason", "message"}``).
+  The gateway serves it at ``GET /feed``; the dashboard shows its freshness line.
 """
 
 from __future__ import annotations
@@ -46,6 +50,7 @@ ANOMALIES = f"{PREFIX}:anomalies:latest"
 AUDIT = f"{PREFIX}:audit"
 AUDIT_MAX = 10_000
 COMMANDS = f"{PREFIX}:admin:commands"
+FEED_STATUS = f"{PREFIX}:feed:status"
 
 
 def history(sensor_id: str) -> str:

@@ -57,6 +57,24 @@ class Settings(BaseSettings):
     worker_metrics_port: int = Field(default=0, description="0 = no metrics endpoint")
     worker_metrics_host: str = Field(default="127.0.0.1", description="0.0.0.0 in containers")
     worker_tracking: bool = Field(default=True, description="log the worker to MLflow")
+    # `flowcast live`: the open-data API poller (producers/live)
+    live_every_s: float = Field(default=600.0, gt=0, description="seconds between polls")
+    live_lookback_hours: int = Field(
+        default=3, ge=0, le=48, description="hours behind the newest one re-checked for late data"
+    )
+    live_page_size: int = Field(default=100, ge=1, le=100, description="records per API page")
+    live_timeout_s: float = Field(default=30.0, gt=0, description="timeout of each API call")
+    live_retry_max_wait_s: float = Field(
+        default=60.0, gt=0, description="longest backoff between retries of a failed API call"
+    )
+    live_retry_deadline_s: float = Field(
+        default=300.0, gt=0, description="give a failing API call up after this long"
+    )
+    live_contact_url: str | None = Field(
+        default=None, description="contact URL sent in the User-Agent to the API's operator"
+    )
+    live_metrics_port: int = Field(default=0, description="0 = no metrics endpoint")
+    live_metrics_host: str = Field(default="127.0.0.1", description="0.0.0.0 in containers")
 
 
 @lru_cache(maxsize=1)
