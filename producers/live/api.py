@@ -81,8 +81,8 @@ class Page:
 def records_url(base: str) -> str:
     """The records endpoint under ``base`` (``https://opendata.paris.fr``).
 
-    >>> records_url("https://opendata.paris.fr/")[-45:]
-    'datasets/comptages-routiers-permanents/records'
+    >>> records_url("https://opendata.paris.fr/")
+    'https://opendata.paris.fr/api/explore/v2.1/catalog/datasets/comptages-routiers-permanents/records'
     """
     return base.rstrip("/") + RECORDS_PATH
 

@@ -64,9 +64,10 @@ class Fault:
 
 @dataclass(frozen=True)
 class Logged:
-    """One request: when it arrived (monotonic), its query, the status it got."""
+    """One request: when it arrived (monotonic and wall clock), its query, its status."""
 
     at: float
+    wall: float
     query: Query
     status: int
 
@@ -173,7 +174,7 @@ def _handler(api: RecordsApi, stopping: threading.Event) -> type[BaseHTTPRequest
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def do_GET(self) -> None:
-            arrived = time.monotonic()
+            arrived, wall = time.monotonic(), time.time()
             parts = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
             if parts.path != RECORDS_PATH:
@@ -181,7 +182,7 @@ def _handler(api: RecordsApi, stopping: threading.Event) -> type[BaseHTTPRequest
             else:
                 status, headers, body, delay = api.answer(query)
             with api._lock:
-                api.log.append(Logged(arrived, query, status))
+                api.log.append(Logged(arrived, wall, query, status))
             if delay and stopping.wait(delay):
                 return
             with contextlib.suppress(OSError):  # the client gave up (a timeout) or was killed

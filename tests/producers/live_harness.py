@@ -64,6 +64,7 @@ def open_feed(
     timeout_s: float = 2.0,
     retry_deadline_s: float = 10.0,
     retry_max_wait_s: float = 0.05,
+    io_factory: type[LiveIO] = LiveIO,
 ) -> Iterator[Feed]:
     """A live feed on ``settings``' topics polling ``url`` (resuming its mark if saved)."""
     assert settings.kafka_bootstrap
@@ -90,7 +91,7 @@ def open_feed(
         state = stack.enter_context(KafkaState(settings.kafka_bootstrap, settings))
         fresh = FeedMark.fresh(records_url(url), since, {}, lookback_hours)
         mark, _ = state.open(fresh, feed_source(url))
-        io = LiveIO(client, publisher, state, metrics, stop)
+        io = io_factory(client, publisher, state, metrics, stop)
         pager = Pager(mark, io, source=feed_source(url), page_size=page_size)
         status = FeedStatus(records_url(url), every_s=1.0)
         loop = LiveLoop(
