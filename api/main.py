@@ -27,6 +27,7 @@ from api.routes import (
     auth,
     batch,
     evaluation,
+    feed,
     forecasts,
     lifecycle,
     ops,
@@ -102,6 +103,7 @@ def create_app(settings: Settings, redis: Redis | None = None) -> FastAPI:
         ws,
         alerts,
         lifecycle,
+        feed,
     ):
         app.include_router(module.router)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="dashboard")

@@ -145,6 +145,10 @@ class Store:
         pairs = zip(sensor_ids, values, strict=True)
         return {s: v if isinstance(v, bytes) else v.encode() for s, v in pairs if v is not None}
 
+    async def feed_status(self) -> dict[str, Any] | None:
+        """The live feed's status (``flowcast live``), or None if it never reported."""
+        return _parse(await self.redis.get(keys.FEED_STATUS), "feed status")
+
     async def reset_sensor(self, sensor_id: str) -> dict[str, bool]:
         """Delete the sensor's state checkpoint and latest forecast."""
         async with self.redis.pipeline(transaction=True) as pipe:
