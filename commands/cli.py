@@ -55,11 +55,29 @@ PerturbOpt = Annotated[
 @app.command()
 def up(
     speed: Annotated[float, typer.Option(help="simulated seconds per real second")] = 3600.0,
+    live: Annotated[
+        str | None,
+        typer.Option(
+            "--live",
+            metavar="BASE",
+            help="feed the stack from the open-data API at BASE (e.g. https://opendata.paris.fr) "
+            "with `flowcast live` instead of replaying the bundled data",
+        ),
+    ] = None,
+    every: Annotated[
+        float | None,
+        typer.Option(min=0.1, help="with --live: seconds between polls (default: 600)"),
+    ] = None,
 ) -> None:
-    """Start the embedded stack (broker, Redis, worker, gateway) and replay the bundled data."""
+    """Start the embedded stack (broker, Redis, worker, gateway) and replay the bundled data,
+    or poll the live open-data API (--live)."""
     from commands.up import run_up
 
-    run_up(get_settings(), speed=speed)
+    settings = get_settings()
+    if live is not None:
+        run_up(settings, speed=speed, live=live, every=every or settings.live_every_s)
+    else:
+        run_up(settings, speed=speed)
 
 
 @app.command()
@@ -100,6 +118,46 @@ def replay(
             perturb=perturb or [],
         )
     )
+
+
+@app.command()
+def live(
+    url: Annotated[
+        str | None,
+        typer.Option(
+            help="base URL of the Explore API v2.1 (default: FLOWCAST_LIVE_URL, "
+            "https://opendata.paris.fr)"
+        ),
+    ] = None,
+    every: Annotated[
+        float | None,
+        typer.Option(min=0.1, help="seconds between polls (default: FLOWCAST_LIVE_EVERY_S, 600)"),
+    ] = None,
+    since: Annotated[
+        str | None,
+        typer.Option(
+            help="first hour to read, ISO 8601 (UTC without an offset), for a feed "
+            "with no saved mark (default: FLOWCAST_LIVE_SINCE, else 3 hours ago); a saved mark "
+            "resumes instead"
+        ),
+    ] = None,
+) -> None:
+    """Poll the city's open-data API for new hourly records and publish them to `readings`.
+
+    Resumable: its mark lives in Kafka; a restart publishes nothing twice. Ctrl-C stops after
+    the current page.
+    """
+    from producers.live.command import run_live
+    from producers.live.loop import LiveOptions, parse_since
+
+    settings = get_settings()
+    text = since or settings.live_since
+    try:
+        first = parse_since(text) if text else None
+    except ValueError as exc:
+        raise typer.BadParameter(f"{text!r}: {exc}", param_hint="--since") from None
+    options = LiveOptions(url or settings.live_url, every or settings.live_every_s, first)
+    raise typer.Exit(run_live(settings, options))
 
 
 @app.command()

@@ -85,6 +85,16 @@ def child_specs(files: Sequence[Path], speed: float) -> list[ChildSpec]:
     ]
 
 
+def live_specs(url: str, every: float) -> list[ChildSpec]:
+    """Worker, gateway and the live feed (`flowcast live`) instead of the replays."""
+    cli = (sys.executable, "-m", "commands.cli")
+    return [
+        ChildSpec("worker", (*cli, "worker")),
+        ChildSpec("api", (*cli, "api"), health_path="/health"),
+        ChildSpec("live", (*cli, "live", "--url", url, "--every", format(every, "g"))),
+    ]
+
+
 def make_secrets(settings: Settings) -> Secrets:
     """The configured admin password and JWT secret, generating those that are unset."""
     return Secrets(
@@ -128,9 +138,15 @@ def answers_200(url: str) -> bool:
         return False
 
 
-def run_up(settings: Settings, speed: float) -> None:
-    """Start the stack, replay the bundled data at `speed`, serve until Ctrl-C."""
-    specs = child_specs(replay_files(bundled_data_dir()), speed)
+def run_up(
+    settings: Settings, speed: float, *, live: str | None = None, every: float = 600.0
+) -> None:
+    """Start the stack, replay the bundled data at `speed` (or, with `live`, poll the API at
+    that base URL every `every` seconds), serve until Ctrl-C."""
+    if live is not None:
+        specs = live_specs(live, every)
+    else:
+        specs = child_specs(replay_files(bundled_data_dir()), speed)
     code = run_stack(settings, specs)
     if code:
         raise SystemExit(code)

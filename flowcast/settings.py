@@ -58,7 +58,15 @@ class Settings(BaseSettings):
     worker_metrics_host: str = Field(default="127.0.0.1", description="0.0.0.0 in containers")
     worker_tracking: bool = Field(default=True, description="log the worker to MLflow")
     # `flowcast live`: the open-data API poller (producers/live)
+    live_url: str = Field(
+        default="https://opendata.paris.fr", description="base URL of the Explore API v2.1"
+    )
     live_every_s: float = Field(default=600.0, gt=0, description="seconds between polls")
+    live_since: str | None = Field(
+        default=None,
+        description="first hour a new feed reads (ISO 8601, UTC without offset); "
+        "unset = lookback hours before now",
+    )
     live_lookback_hours: int = Field(
         default=3, ge=0, le=48, description="hours behind the newest one re-checked for late data"
     )

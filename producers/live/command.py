@@ -74,6 +74,8 @@ def default_since(settings: Settings, now: datetime | None = None) -> datetime:
 def run_live(settings: Settings, options: LiveOptions) -> int:
     """Entry point of ``flowcast live``; returns the process exit code."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for noisy in ("httpx", "kafka"):  # a line per request or connection is noise here
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         base = check_url(options.url)
     except ValueError as exc:

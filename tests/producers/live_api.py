@@ -70,6 +70,12 @@ class Logged:
     wall: float
     query: Query
     status: int
+    total: int | None = None  # total_count of a 200 answer
+
+    @property
+    def found_nothing_new(self) -> bool:
+        """A look for the next hour (limit 1) that found none: the poll is idle."""
+        return self.query.get("limit") == "1" and self.total == 0
 
 
 class BadQueryError(ValueError):
@@ -118,8 +124,8 @@ class RecordsApi:
         with self._lock:
             self._faults.append(fault)
 
-    def answer(self, query: Query) -> tuple[int, dict[str, str], bytes, float]:
-        """Status, headers, body and delay for one request."""
+    def answer(self, query: Query) -> tuple[int, dict[str, str], bytes, float, int | None]:
+        """Status, headers, body, delay and total_count (of a 200) for one request."""
         if self.hold is not None:
             self.hold(query)
         with self._lock:
@@ -128,14 +134,15 @@ class RecordsApi:
                 fault.times -= 1
                 if fault.status != 200 or fault.body is not None:
                     body = fault.body if fault.body is not None else b'{"error": "injected"}'
-                    return fault.status, fault.headers, body, fault.delay
+                    return fault.status, fault.headers, body, fault.delay, None
             try:
-                body = orjson.dumps(self._select(query))
+                page = self._select(query)
             except BadQueryError as exc:
                 self.refused.append(str(exc))
                 error = {"error_code": "InvalidRESTParameterError", "message": str(exc)}
-                return 400, {}, orjson.dumps(error), 0.0
-        return 200, {}, body, fault.delay if fault else 0.0
+                return 400, {}, orjson.dumps(error), 0.0, None
+        delay = fault.delay if fault else 0.0
+        return 200, {}, orjson.dumps(page), delay, page["total_count"]
 
     def _select(self, query: Query) -> dict[str, Any]:
         order = query.get("order_by", "t_1h")
@@ -178,11 +185,11 @@ def _handler(api: RecordsApi, stopping: threading.Event) -> type[BaseHTTPRequest
             parts = urlsplit(self.path)
             query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
             if parts.path != RECORDS_PATH:
-                status, headers, body, delay = 404, {}, b'{"error": "not found"}', 0.0
+                status, headers, body, delay, total = 404, {}, b'{"error": "not found"}', 0.0, None
             else:
-                status, headers, body, delay = api.answer(query)
+                status, headers, body, delay, total = api.answer(query)
             with api._lock:
-                api.log.append(Logged(arrived, wall, query, status))
+                api.log.append(Logged(arrived, wall, query, status, total))
             if delay and stopping.wait(delay):
                 return
             with contextlib.suppress(OSError):  # the client gave up (a timeout) or was killed
