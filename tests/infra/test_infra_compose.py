@@ -23,6 +23,7 @@ from infra_files import (
 
 from commands.cli import app
 from flowcast.settings import Settings
+from producers.live.kafka_state import mark_topic
 
 REQUIRED_SECRETS = (
     "FLOWCAST_JWT_SECRET",
@@ -51,9 +52,9 @@ APP_SERVICES = sorted(name for name, svc in services().items() if builds_flowcas
 
 
 def test_the_stack_has_every_component() -> None:
-    expected = {"kafka", "kafka-init", "redis", "postgres", "mlflow", "worker", "api"}
+    expected = {"kafka", "kafka-init", "redis", "postgres", "mlflow", "worker", "api", "live"}
     assert expected | {"producer", "prometheus", "grafana"} <= set(SERVICE_NAMES)
-    assert {"worker", "api", "producer"} <= set(APP_SERVICES)
+    assert {"worker", "api", "producer", "live"} <= set(APP_SERVICES)
 
 
 @pytest.mark.parametrize("name", SERVICE_NAMES)
@@ -272,6 +273,29 @@ def test_gateway_listens_on_8000_for_everyone() -> None:
     assert env["FLOWCAST_API_HOST"] == "0.0.0.0"
     assert env["FLOWCAST_API_PORT"] == "8000"
     assert any(resolve(str(port)).endswith(":8000") for port in api["ports"])
+
+
+def test_kafka_init_creates_the_live_feeds_mark_topic_compacted() -> None:
+    init = services()["kafka-init"]
+    assert environment(init)["LIVE_MARK_TOPIC"] == mark_topic(Settings())
+    script = " ".join(as_argv(init["command"]))
+    assert '--topic "$$LIVE_MARK_TOPIC" --partitions 1' in script
+    assert "--config cleanup.policy=compact" in script
+
+
+def test_the_live_feed_runs_by_default_and_exports_metrics() -> None:
+    live = services()["live"]
+    assert not live.get("profiles"), "the live feed is the production input: started by default"
+    assert live["restart"] == "unless-stopped"
+    assert as_argv(live["command"]) == ["live"]
+    env = environment(live)
+    assert resolve(env["FLOWCAST_LIVE_URL"]) == Settings().live_url
+    assert resolve(env["FLOWCAST_LIVE_EVERY_S"]) == format(Settings().live_every_s, "g")
+    assert env["FLOWCAST_LIVE_METRICS_HOST"] == "0.0.0.0"
+    port = env["FLOWCAST_LIVE_METRICS_PORT"]
+    assert port in [str(p) for p in live["expose"]]
+    assert f":{port}/metrics" in " ".join(as_argv(live["healthcheck"]["test"]))
+    assert live["depends_on"]["kafka-init"]["condition"] == "service_completed_successfully"
 
 
 def test_producer_only_runs_on_demand() -> None:

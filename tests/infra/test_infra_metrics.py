@@ -2,8 +2,9 @@
 
 Names are collected from the registries the processes serve: the worker's metrics live in
 ``prometheus_client.REGISTRY`` (``stream.metrics``), the gateway's in the registry of each
-``api.metrics.GatewayMetrics``. A family's exposed series names depend on its type
-(``_total``/``_created`` for counters, ``_bucket``/``_sum``/``_count`` for histograms...).
+``api.metrics.GatewayMetrics``, the live feed's in ``producers.live.metrics.FeedMetrics``.
+A family's exposed series names depend on its type (``_total``/``_created`` for counters,
+``_bucket``/``_sum``/``_count`` for histograms...).
 """
 
 from __future__ import annotations
@@ -50,9 +51,16 @@ def gateway_registries() -> list[CollectorRegistry]:
     return found
 
 
+def feed_registry() -> CollectorRegistry:
+    """The registry of the live feed's instruments (``flowcast live``)."""
+    from producers.live.metrics import FeedMetrics
+
+    return FeedMetrics().registry
+
+
 def known_names() -> set[str]:
     importlib.import_module("stream.metrics")
-    names = exposed_names(prometheus_client.REGISTRY)
+    names = exposed_names(prometheus_client.REGISTRY) | exposed_names(feed_registry())
     for registry in gateway_registries():
         names |= exposed_names(registry)
     return names
@@ -75,6 +83,7 @@ def test_the_code_defines_the_metrics_of_both_processes() -> None:
     assert gateway_registries(), "api.metrics exposes no registry"
     assert "flowcast_http_requests_total" in names, "the gateway registry was not collected"
     assert {"flowcast_worker_batch_seconds_bucket", "flowcast_worker_batch_seconds_count"} <= names
+    assert "flowcast_feed_newest_data_hour_timestamp_seconds" in names, "the live feed's"
 
 
 def test_alerts_and_dashboards_only_use_exported_metrics() -> None:

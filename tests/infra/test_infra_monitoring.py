@@ -31,6 +31,7 @@ REQUIRED_ALERTS = {
     "API error rate": "FlowcastApiErrorRateHigh",
     "model MAE degrading": "FlowcastModelMaeDegraded",
     "WebSocket drops": "FlowcastWebSocketDrops",
+    "live feed late by more than two hours": "FlowcastFeedLate",
 }
 RULE_IDS = [rule["alert"] for rule in alert_rules()]
 
@@ -72,6 +73,19 @@ def test_prometheus_discovers_every_worker_replica() -> None:
     assert discovery["names"] == ["worker"] and "worker" in services()
     port = environment(services()["worker"])["FLOWCAST_WORKER_METRICS_PORT"]
     assert discovery["port"] == int(port)
+
+
+def test_prometheus_scrapes_the_live_feed() -> None:
+    job = _scrape_jobs()["flowcast-live"]
+    targets = [t for group in job["static_configs"] for t in group["targets"]]
+    assert targets == [f"live:{environment(services()['live'])['FLOWCAST_LIVE_METRICS_PORT']}"]
+
+
+def test_the_feed_alert_fires_past_two_hours_of_lateness() -> None:
+    (rule,) = [r for r in alert_rules() if r["alert"] == "FlowcastFeedLate"]
+    expr = " ".join(str(rule["expr"]).split())
+    # the newest hour's data is due when it ends (+1 h); late by over 2 h more: > 3 h
+    assert expr == "time() - max(flowcast_feed_newest_data_hour_timestamp_seconds) > 3 * 3600"
 
 
 def test_alert_names_are_unique_and_cover_the_issue() -> None:
