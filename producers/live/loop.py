@@ -89,6 +89,7 @@ class LiveIO:
         self.metrics = metrics
         self.stop = stop
         self._committed_at = time.monotonic()
+        self._ends = state.log_ends()
 
     def fetch(self, query: Mapping[str, str | int]) -> Page:
         return self.client.fetch(query)
@@ -98,7 +99,9 @@ class LiveIO:
             self.publisher.publish(item)
 
     def log_ends(self) -> LogOffsets:
-        return self.state.log_ends()
+        """Where the topics ended at the last commit: a lower bound of every offset published
+        since, which is all a new hour's ``log_from`` needs (one read per commit, not per hour)."""
+        return self._ends
 
     def commit(self, mark: FeedMark, *, final: bool) -> None:
         """Flush the publisher (acknowledged), then save the mark: after every page at most
@@ -108,6 +111,7 @@ class LiveIO:
             return
         self.publisher.flush()
         self.state.save(mark)
+        self._ends = self.state.log_ends()
         self._committed_at = now
         if mark.newest is not None:
             self.metrics.newest_hour.set(mark.newest.timestamp())

@@ -14,6 +14,7 @@ time it arrived and the status it got.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import re
 import socket
@@ -82,19 +83,23 @@ class BadQueryError(ValueError):
     """A query the real API would refuse (400)."""
 
 
-def _clauses(where: str) -> list[tuple[str, datetime]]:
-    found = []
+def _bounds(where: str) -> tuple[float, float]:
+    """The ``where`` clauses as one interval of instants ``(low, high)``, both exclusive
+    (``>=`` and ``<=`` are widened by a microsecond)."""
+    low, high = float("-inf"), float("inf")
     for part in re.split(r"\s+and\s+", where.strip(), flags=re.IGNORECASE):
         match = CLAUSE.match(part)
         if match is None:
             raise BadQueryError(f"ODSQL: cannot parse the where clause {part!r}")
-        found.append((match[1], datetime.fromisoformat(match[2])))
-    return found
-
-
-def _matches(at: datetime, clauses: list[tuple[str, datetime]]) -> bool:
-    tests = {">": at.__gt__, ">=": at.__ge__, "<": at.__lt__, "<=": at.__le__}
-    return all(tests[op](value) for op, value in clauses)
+        value = datetime.fromisoformat(match[2])
+        if value.tzinfo is None:
+            raise BadQueryError(f"ODSQL: {match[2]!r} has no offset")
+        instant = value.timestamp()
+        if match[1] in {">", ">="}:
+            low = max(low, instant - (1e-6 if match[1] == ">=" else 0.0))
+        else:
+            high = min(high, instant + (1e-6 if match[1] == "<=" else 0.0))
+    return low, high
 
 
 def _int(query: Query, name: str, default: int) -> int:
@@ -110,6 +115,7 @@ class RecordsApi:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._records: list[Served] = []
+        self._sorted: tuple[list[Served], list[float]] | None = None
         self._faults: list[Fault] = []
         self.log: list[Logged] = []
         self.refused: list[str] = []
@@ -119,6 +125,15 @@ class RecordsApi:
         """Make records visible (appended: ties keep publication order)."""
         with self._lock:
             self._records.extend(records)
+            self._sorted = None
+
+    def _ordered(self) -> tuple[list[Served], list[float]]:
+        """Records in ``t_1h`` order (ties in publication order) and their instants, sorted
+        once per change."""
+        if self._sorted is None:
+            ordered = sorted(self._records, key=lambda r: r.at)
+            self._sorted = (ordered, [r.at.timestamp() for r in ordered])
+        return self._sorted
 
     def fail(self, fault: Fault) -> None:
         with self._lock:
@@ -159,9 +174,9 @@ class RecordsApi:
                 f"Invalid value for offset API parameter: offset + limit "
                 f"({offset + limit}) must be at most {MAX_OFFSET_WINDOW}."
             )
-        clauses = _clauses(query["where"]) if query.get("where") else []
-        chosen = [r for r in self._records if _matches(r.at, clauses)]
-        chosen.sort(key=lambda r: r.at)  # stable: ties in publication order
+        low, high = _bounds(query["where"]) if query.get("where") else (-1e300, 1e300)
+        ordered, instants = self._ordered()
+        chosen = ordered[bisect.bisect_right(instants, low) : bisect.bisect_left(instants, high)]
         return {
             "total_count": len(chosen),
             "results": [r.payload for r in chosen[offset : offset + limit]],
