@@ -79,7 +79,9 @@ class Settings(BaseSettings):
         default=300.0, gt=0, description="give a failing API call up after this long"
     )
     live_contact_url: str | None = Field(
-        default=None, description="contact URL sent in the User-Agent to the API's operator"
+        default=None,
+        pattern=r"^[!-~]*$",  # printable ASCII without spaces: it goes into an HTTP header
+        description="contact URL sent in the User-Agent to the API's operator",
     )
     live_metrics_port: int = Field(default=0, description="0 = no metrics endpoint")
     live_metrics_host: str = Field(default="127.0.0.1", description="0.0.0.0 in containers")

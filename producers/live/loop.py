@@ -42,12 +42,13 @@ class LiveOptions:
 
 
 def feed_source(url: str) -> str:
-    """The ``source`` of the feed's readings: ``live:<host>``.
+    """The ``source`` of the feed's readings: ``live:<host>[:port]``.
 
-    >>> feed_source("https://opendata.paris.fr")
-    'live:opendata.paris.fr'
+    >>> feed_source("https://opendata.paris.fr"), feed_source("http://127.0.0.1:8080/x")
+    ('live:opendata.paris.fr', 'live:127.0.0.1:8080')
     """
-    return f"live:{urlsplit(url).netloc or url}"
+    parts = urlsplit(url)
+    return f"live:{parts.hostname}" + (f":{parts.port}" if parts.port else "")
 
 
 def parse_since(text: str) -> datetime:
@@ -61,7 +62,15 @@ def parse_since(text: str) -> datetime:
 
 
 def check_url(url: str) -> str:
-    """The base URL, or ``ValueError`` if it is not ``http(s)://host[...]``."""
+    """The base URL, or ``ValueError`` if it is not ``http(s)://host[...]``.
+
+    >>> check_url("https://opendata.paris.fr/")
+    'https://opendata.paris.fr'
+    >>> check_url("https://me:secret@opendata.paris.fr")
+    Traceback (most recent call last):
+    ...
+    ValueError: --url must not carry credentials (they would show in logs and records)
+    """
     parts = urlsplit(url)
     if parts.scheme not in {"http", "https"} or not parts.netloc:
         raise ValueError(
@@ -69,6 +78,8 @@ def check_url(url: str) -> str:
         )
     if parts.query or parts.fragment:
         raise ValueError("--url is the API's base URL, without a query or fragment")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("--url must not carry credentials (they would show in logs and records)")
     return url.rstrip("/")
 
 
