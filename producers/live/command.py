@@ -11,7 +11,7 @@ import logging
 import signal
 import threading
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 
@@ -105,15 +105,12 @@ def _run(
     source, feed = feed_source(base), records_url(base)
     if not settings.live_contact_url:
         log.info("set FLOWCAST_LIVE_CONTACT_URL so the API's operator can reach you")
+    count_failure = metrics.failed_calls.labels
     client = stack.enter_context(
-        ApiClient(
-            base,
-            timeout_s=settings.live_timeout_s,
-            retry_max_wait_s=settings.live_retry_max_wait_s,
-            retry_deadline_s=settings.live_retry_deadline_s,
-            contact_url=settings.live_contact_url,
-            stop=stop,
-            on_failure=lambda reason: metrics.failed_calls.labels(reason).inc(),
+        closing(
+            ApiClient.from_settings(
+                base, settings, stop=stop, on_failure=lambda r: count_failure(r).inc()
+            )
         )
     )
     publisher = stack.enter_context(
@@ -124,7 +121,7 @@ def _run(
             notify=log.warning,
         )
     )
-    state = stack.enter_context(KafkaState(bootstrap, settings))
+    state = stack.enter_context(closing(KafkaState(bootstrap, settings)))
     since = hour_floor(options.since) if options.since else default_since(settings)
     fresh = FeedMark.fresh(feed, since, {}, settings.live_lookback_hours)
     mark, found = state.open(fresh, source)
@@ -132,7 +129,9 @@ def _run(
     if mark.newest is not None:
         metrics.newest_hour.set(mark.newest.timestamp())
     writer = (
-        stack.enter_context(RedisStatusWriter(settings.redis_url)) if settings.redis_url else None
+        stack.enter_context(closing(RedisStatusWriter(settings.redis_url)))
+        if settings.redis_url
+        else None
     )
     io = LiveIO(client, publisher, state, metrics, stop)
     pager = Pager(mark, io, source=source, page_size=settings.live_page_size)

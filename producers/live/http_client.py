@@ -25,8 +25,6 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
-from types import TracebackType
-from typing import Self
 
 import httpx
 from tenacity import (
@@ -38,6 +36,7 @@ from tenacity import (
 )
 
 import flowcast
+from flowcast.settings import Settings
 from producers.live.api import Page, parse_page, records_url
 from producers.live.errors import FeedError, RateLimitedError, StoppedError
 
@@ -108,16 +107,25 @@ class ApiClient:
             follow_redirects=True,
         )
 
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
+    @classmethod
+    def from_settings(
+        cls,
+        base_url: str,
+        settings: Settings,
+        *,
+        stop: threading.Event | None = None,
+        on_failure: Callable[[str], None] | None = None,
+    ) -> ApiClient:
+        """A client with the ``live_*`` timeouts, backoff and contact URL of ``settings``."""
+        return cls(
+            base_url,
+            timeout_s=settings.live_timeout_s,
+            retry_max_wait_s=settings.live_retry_max_wait_s,
+            retry_deadline_s=settings.live_retry_deadline_s,
+            contact_url=settings.live_contact_url,
+            stop=stop,
+            on_failure=on_failure,
+        )
 
     def close(self) -> None:
         self._client.close()

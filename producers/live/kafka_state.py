@@ -19,8 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import suppress
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import orjson
 from kafka import KafkaConsumer, TopicPartition
@@ -81,17 +80,6 @@ class KafkaState:
             bootstrap_timeout_ms=10_000,
         )
         self._producer = producer_factory(bootstrap)
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
 
     def close(self) -> None:
         self._consumer.close()

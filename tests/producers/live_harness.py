@@ -10,7 +10,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, closing, contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -69,15 +69,19 @@ def open_feed(
     """A live feed on ``settings``' topics polling ``url`` (resuming its mark if saved)."""
     assert settings.kafka_bootstrap
     stop, metrics = threading.Event(), FeedMetrics()
+    live = settings.model_copy(
+        update={
+            "live_timeout_s": timeout_s,
+            "live_retry_max_wait_s": retry_max_wait_s,
+            "live_retry_deadline_s": retry_deadline_s,
+        }
+    )
     with ExitStack() as stack:
         client = stack.enter_context(
-            ApiClient(
-                url,
-                timeout_s=timeout_s,
-                retry_max_wait_s=retry_max_wait_s,
-                retry_deadline_s=retry_deadline_s,
-                stop=stop,
-                on_failure=lambda reason: metrics.failed_calls.labels(reason).inc(),
+            closing(
+                ApiClient.from_settings(
+                    url, live, stop=stop, on_failure=lambda r: metrics.failed_calls.labels(r).inc()
+                )
             )
         )
         publisher = stack.enter_context(
@@ -88,7 +92,7 @@ def open_feed(
                 notify=lambda message: None,
             )
         )
-        state = stack.enter_context(KafkaState(settings.kafka_bootstrap, settings))
+        state = stack.enter_context(closing(KafkaState(settings.kafka_bootstrap, settings)))
         fresh = FeedMark.fresh(records_url(url), since, {}, lookback_hours)
         mark, _ = state.open(fresh, feed_source(url))
         io = io_factory(client, publisher, state, metrics, stop)
