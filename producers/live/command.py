@@ -15,6 +15,8 @@ from contextlib import ExitStack, closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from types import FrameType
 
+from kafka.errors import KafkaError
+
 from flowcast.settings import Settings
 from producers.live.api import hour_floor, records_url
 from producers.live.http_client import ApiClient
@@ -121,10 +123,13 @@ def _run(
             notify=log.warning,
         )
     )
-    state = stack.enter_context(closing(KafkaState(bootstrap, settings)))
     since = hour_floor(options.since) if options.since else default_since(settings)
     fresh = FeedMark.fresh(feed, since, {}, settings.live_lookback_hours)
-    mark, found = state.open(fresh, source)
+    try:
+        state = stack.enter_context(closing(KafkaState(bootstrap, settings)))
+        mark, found = state.open(fresh, source)
+    except (KafkaError, TimeoutError) as exc:
+        raise PublishError(f"cannot read the live feed's mark from {bootstrap}: {exc!r}") from exc
     _log_start(mark, fresh, found, options)
     if mark.newest is not None:
         metrics.newest_hour.set(mark.newest.timestamp())
