@@ -147,7 +147,7 @@ def live(
     Resumable: its mark lives in Kafka; a restart publishes nothing twice. Ctrl-C stops after
     the current page.
     """
-    from producers.live.command import run_live
+    from commands.live import run_live
     from producers.live.loop import LiveOptions, parse_since
 
     settings = get_settings()

@@ -13,5 +13,6 @@ The folder follows the data path, pure logic apart from its adapters:
   published from the readings and dead-letter topics.
 - `producers.live.metrics` / `producers.live.status` — Prometheus instruments and the small JSON
   status written to Redis for the gateway.
-- `producers.live.command` — the loop, signals and wiring behind ``flowcast live``.
+- `producers.live.loop` — the loop: poll, record metrics and status, wait; a failed poll never
+  ends it. The command around it (settings, broker, signals) is ``commands.live``.
 """

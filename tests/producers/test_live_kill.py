@@ -29,10 +29,10 @@ from live_harness import SINCE, expected_readings, keys_of, published_readings
 from live_records import as_served, by_hour, reshaped_hours
 from prometheus_client.parser import text_string_to_metric_families
 
-from flowcast import redis_keys as keys
 from commands.embedded import free_port
-from flowcast.kafka_admin import ensure_topics, unique_topic_settings
 from commands.processes import ManagedProcess
+from flowcast import redis_keys as keys
+from flowcast.kafka_admin import ensure_topics, unique_topic_settings
 from flowcast.records import Reading
 from flowcast.settings import Settings
 

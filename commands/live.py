@@ -16,7 +16,9 @@ from datetime import UTC, datetime, timedelta
 from types import FrameType
 
 from kafka.errors import KafkaError
+from rich.console import Console
 
+from commands.replay import create_topics, kafka_bootstrap
 from flowcast.settings import Settings
 from producers.live.api import hour_floor, records_url
 from producers.live.http_client import ApiClient
@@ -95,10 +97,6 @@ def run_live(settings: Settings, options: LiveOptions) -> int:
 def _run(
     settings: Settings, options: LiveOptions, base: str, stop: threading.Event, stack: ExitStack
 ) -> int:
-    from rich.console import Console
-
-    from producers.replay_command import create_topics, kafka_bootstrap
-
     console = Console(stderr=True)
     bootstrap = stack.enter_context(kafka_bootstrap(settings, console))
     create_topics(settings, bootstrap, console)
