@@ -6,11 +6,9 @@ or attributed to a sensor, or whose numbers are impossible, become dead letters.
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flowcast.bounds import MAX_FLOW, MAX_OCCUPANCY
 from flowcast.records import DeadLetter, Reading
@@ -24,6 +22,7 @@ from producers.formats.headers import (
     TS,
 )
 from producers.formats.json_source import json_record
+from producers.read_counts import ReadCounts
 from producers.timestamps import LocalTimeResolver
 from producers.values import (
     InvalidValueError,
@@ -32,6 +31,17 @@ from producers.values import (
     parse_sensor_id,
     parse_traffic_state,
 )
+
+if TYPE_CHECKING:
+    from producers.sources.definition import SourceDefinition
+
+__all__ = [
+    "DEAD_LETTER_REASONS",
+    "ReadCounts",
+    "iter_normalised",
+    "normalise",
+    "normalise_api_record",
+]
 
 DEAD_LETTER_REASONS = (
     "missing_timestamp",
@@ -47,7 +57,8 @@ DEAD_LETTER_REASONS = (
     "absurd_occupancy",
     "wrong_type",
 )
-"""Every reason a record can be dead-lettered for (stable names, counted in summaries)."""
+"""Every reason a record can be dead-lettered for (stable names, counted in summaries); a
+defined source adds `producers.sources.reader.SOURCE_REASONS`."""
 
 
 def _check_flow(value: float | None) -> float | None:
@@ -119,26 +130,26 @@ def normalise_api_record(
     return normalise(json_record(value, source, position), resolver)
 
 
-@dataclass
-class ReadCounts:
-    """What reading the files produced: records read, readings, dead letters per reason."""
-
-    read: int = 0
-    readings: int = 0
-    dead_letters: Counter[str] = field(default_factory=Counter)
-
-
 def iter_normalised(
-    paths: Iterable[Path], counts: ReadCounts | None = None
+    paths: Iterable[Path],
+    counts: ReadCounts | None = None,
+    definition: SourceDefinition | None = None,
 ) -> Iterator[Reading | DeadLetter]:
     """Stream every record of every file, normalised, in file order; tally into ``counts``.
 
-    Each file gets its own `LocalTimeResolver`: the repeated October hour is told apart by
-    its order within one file, so reading the same file twice gives the same readings twice
-    (then deduplicated), not a spurious extra hour.
+    Without ``definition`` the files are in a built-in (Paris) format, detected from their
+    content; with one, they are read by it (`producers.sources`), sub-hourly values made
+    hourly. Each file gets its own `LocalTimeResolver`: the repeated October hour is told
+    apart by its order within one file, so reading the same file twice gives the same readings
+    twice (then deduplicated), not a spurious extra hour.
     """
     tally = counts if counts is not None else ReadCounts()
     for path in paths:
+        if definition is not None:
+            from producers.sources.reader import iter_defined
+
+            yield from iter_defined(path, definition, tally)
+            continue
         resolver = LocalTimeResolver()
         for record in iter_raw_records(path):
             item = normalise(record, resolver)

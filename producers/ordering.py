@@ -24,7 +24,7 @@ DEFAULT_CHUNK_SIZE = 250_000
 MAX_OPEN_RUNS = 64
 """Runs merged at once; more runs are first merged in groups into longer runs."""
 
-_Row = tuple[int, str, int, float | None, float | None, str, str, str]
+_Row = tuple[int, str, int, float | None, float | None, str, str, str, str | None]
 """Sort key (epoch seconds, sensor id, read order) then the rest of the reading."""
 
 
@@ -47,11 +47,12 @@ def _to_row(reading: Reading, seq: int) -> _Row:
         reading.traffic_state.value,
         reading.arc_state.value,
         reading.source,
+        reading.calendar,
     )
 
 
 def _from_row(row: _Row) -> Reading:
-    epoch, sensor_id, _, flow, occupancy, traffic, arc, source = row
+    epoch, sensor_id, _, flow, occupancy, traffic, arc, source, calendar = row
     return Reading(
         sensor_id=sensor_id,
         ts=datetime.fromtimestamp(epoch, tz=UTC),
@@ -60,6 +61,7 @@ def _from_row(row: _Row) -> Reading:
         traffic_state=TrafficState(traffic),
         arc_state=ArcState(arc),
         source=source,
+        calendar=calendar,
     )
 
 

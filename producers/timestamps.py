@@ -1,8 +1,9 @@
-"""Timestamps to UTC: offset ISO strings directly, naive Europe/Paris local times exactly.
+"""Timestamps to UTC: offset ISO strings directly, naive local times exactly (Europe/Paris
+unless a source definition names another zone).
 
-A naive local time in the October repeated hour is ambiguous: its first occurrence for a
+A naive local time in the autumn repeated hour is ambiguous: its first occurrence for a
 sensor is taken as summer time (CEST, ``fold=0``), a second one as winter time (CET,
-``fold=1``). A local time that does not exist (the March gap) is rejected.
+``fold=1``). A local time that does not exist (the spring gap) is rejected.
 
 >>> resolver = LocalTimeResolver()
 >>> [format_utc(resolver.to_utc("376", "2022-10-30 02:00:00")) for _ in range(2)]
@@ -52,15 +53,17 @@ def parse_timestamp(value: Any) -> datetime:
 
 
 @lru_cache(maxsize=1 << 16)
-def _exists(local: datetime) -> bool:
-    aware = local.replace(tzinfo=PARIS)
-    return aware.astimezone(UTC).astimezone(PARIS).replace(tzinfo=None) == local
+def local_time_exists(local: datetime, zone: ZoneInfo = PARIS) -> bool:
+    """Whether the naive ``local`` time exists in ``zone`` (False in a spring-forward gap)."""
+    aware = local.replace(tzinfo=zone)
+    return aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == local
 
 
 @lru_cache(maxsize=1 << 16)
-def _ambiguous(local: datetime) -> bool:
-    early = local.replace(tzinfo=PARIS, fold=0).utcoffset()
-    late = local.replace(tzinfo=PARIS, fold=1).utcoffset()
+def local_time_ambiguous(local: datetime, zone: ZoneInfo = PARIS) -> bool:
+    """Whether the naive ``local`` time happens twice in ``zone`` (the autumn repeated hour)."""
+    early = local.replace(tzinfo=zone, fold=0).utcoffset()
+    late = local.replace(tzinfo=zone, fold=1).utcoffset()
     return early != late
 
 
@@ -70,7 +73,8 @@ class LocalTimeResolver:
     Memory holds only ambiguous hours already met (two a year per sensor).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, zone: ZoneInfo = PARIS) -> None:
+        self.zone = zone
         self._seen_ambiguous: set[tuple[str, datetime]] = set()
 
     def to_utc(self, sensor_id: str, value: Any) -> datetime:
@@ -86,13 +90,20 @@ class LocalTimeResolver:
             ) from None
 
     def _local_to_utc(self, sensor_id: str, local: datetime) -> datetime:
-        if not _exists(local):
+        zone = self.zone
+        if not local_time_exists(local, zone):
             raise InvalidValueError(
-                "nonexistent_local_time", f"{local} does not exist in Europe/Paris (DST gap)"
+                "nonexistent_local_time", f"{local} does not exist in {zone.key} (DST gap)"
             )
-        fold = 0
-        if _ambiguous(local):
-            key = (sensor_id, local)
-            fold = 1 if key in self._seen_ambiguous else 0
-            self._seen_ambiguous.add(key)
-        return local.replace(tzinfo=PARIS, fold=fold).astimezone(UTC)
+        return local.replace(tzinfo=zone, fold=self.fold(sensor_id, local)).astimezone(UTC)
+
+    def fold(self, sensor_id: str, local: datetime) -> int:
+        """0, or 1 for an ambiguous local time already met for ``sensor_id`` (its second
+        occurrence)."""
+        if not local_time_ambiguous(local, self.zone):
+            return 0
+        key = (sensor_id, local)
+        if key in self._seen_ambiguous:
+            return 1
+        self._seen_ambiguous.add(key)
+        return 0
