@@ -23,6 +23,11 @@ app = typer.Typer(
 )
 bench_app = typer.Typer(help="Benchmarks that write JSON results.", no_args_is_help=True)
 app.add_typer(bench_app, name="bench")
+sources_app = typer.Typer(
+    help="Source definitions: read other cities' counts files (see README).",
+    no_args_is_help=True,
+)
+app.add_typer(sources_app, name="sources")
 
 
 def get_settings() -> Settings:
@@ -41,6 +46,25 @@ PathsArg = Annotated[
         readable=True,
     ),
 ]
+
+
+SourceOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--source",
+        help="TOML source definition for files not in a built-in (Paris) format: columns, "
+        "layout, cadence, timezone (see README, 'Bring your own city')",
+        dir_okay=False,
+    ),
+]
+
+
+def _fail(message: str) -> typer.Exit:
+    """Print one clear line on stderr; the command exits with code 2 (bad input)."""
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[red]error:[/red] {message}", soft_wrap=True)
+    return typer.Exit(2)
 
 
 PerturbOpt = Annotated[
@@ -100,6 +124,7 @@ def replay(
         typer.Option(help="JSON file of the delivered position; a re-run with it resumes there"),
     ] = None,
     perturb: PerturbOpt = None,
+    source: SourceOpt = None,
 ) -> None:
     """Replay OpenData records into Kafka as simulated days."""
     from commands.replay import run_replay
@@ -116,6 +141,7 @@ def replay(
             else None,
             checkpoint=checkpoint,
             perturb=perturb or [],
+            source=source,
         )
     )
 
@@ -207,22 +233,48 @@ def evaluate(
     drift_handling: Annotated[
         bool, typer.Option(help="start challengers on confirmed drift (off: detect only)")
     ] = True,
+    source: SourceOpt = None,
 ) -> None:
     """Run the online core in-process over files with honest 1-hour delayed labels."""
     from commands.evaluate import run_evaluate
+    from producers.formats import UnknownFormatError
     from producers.perturb_spec import parse_perturbations
+    from producers.sources import DefinitionError, load_definition
 
-    run_evaluate(
-        paths,
-        report,
-        score_from=score_from,
-        score_to=score_to,
-        candidates=candidates,
-        track=track,
-        settings=get_settings(),
-        perturbations=parse_perturbations(perturb),
-        adaptive=drift_handling,
-    )
+    try:
+        definition = load_definition(source) if source is not None else None
+        run_evaluate(
+            paths,
+            report,
+            score_from=score_from,
+            score_to=score_to,
+            candidates=candidates,
+            track=track,
+            settings=get_settings(),
+            perturbations=parse_perturbations(perturb),
+            adaptive=drift_handling,
+            definition=definition,
+        )
+    except (DefinitionError, UnknownFormatError) as exc:
+        raise _fail(str(exc)) from None
+
+
+@sources_app.command("check")
+def sources_check(
+    path: Annotated[Path, typer.Argument(help="the counts file to check (CSV, plain or .gz)")],
+    source: SourceOpt = None,
+    rows: Annotated[
+        int, typer.Option(min=1, help="read at most this many rows of the file")
+    ] = 50_000,
+    seconds: Annotated[
+        float, typer.Option(min=0.1, help="stop reading after this many seconds")
+    ] = 10.0,
+) -> None:
+    """Show how a file parses under a source definition (sensors, time range, cadence, gaps,
+    first readings, dead letters) from a sample: the first --rows rows or --seconds seconds."""
+    from producers.sources.check_command import run_sources_check
+
+    raise typer.Exit(run_sources_check(path, source, max_rows=rows, max_seconds=seconds))
 
 
 @bench_app.command("pipeline")

@@ -27,6 +27,7 @@ from producers.perturb import Perturbation, perturb
 if TYPE_CHECKING:
     from models.backtest import PeriodHook, ProgressHook
     from models.tracking import TrackedEvaluation, WeeklyErrors
+    from producers.sources.definition import SourceDefinition
 
 
 def parse_day(text: str | None) -> datetime | None:
@@ -47,8 +48,12 @@ def evaluate_files(
     on_period: PeriodHook | None = None,
     perturbations: Sequence[Perturbation] = (),
     adaptive: bool = True,
+    definition: SourceDefinition | None = None,
 ) -> dict[str, Any]:
     """The report of one pass over the files (see DESIGN.md for its contract).
+
+    ``definition``: the files' source definition (None: built-in Paris formats); the report's
+    ``input`` then also counts the hours with too few intervals and the dropped values.
 
     ``perturbations`` (drift injection, `producers.perturb`) change the readings before the
     core sees them; the report then holds a ``recovery`` block per perturbation (see
@@ -57,7 +62,7 @@ def evaluate_files(
     from models.backtest import backtest  # River: seconds to import, only when needed
 
     counts = InputCounts()
-    readings = perturb(ordered_readings(paths, counts), perturbations)
+    readings = perturb(ordered_readings(paths, counts, definition), perturbations)
     watches = [RecoveryWatch(hour_index(p.start), p.sensors) for p in perturbations]
     with _progress_bar(console or Console(stderr=True), counts) as on_progress:
         report = backtest(
@@ -71,6 +76,7 @@ def evaluate_files(
             on_progress=on_progress,
         )
     report["input"] = counts.as_dict()
+    report["source"] = definition.model_dump(mode="json") if definition else "paris (built-in)"
     if perturbations:
         report["recovery"] = [
             {"perturbation": _describe(p), "adaptive": adaptive, "sensors": w.summary()}
@@ -126,6 +132,7 @@ def run_evaluate(
     settings: Settings | None = None,
     perturbations: Sequence[Perturbation] = (),
     adaptive: bool = True,
+    definition: SourceDefinition | None = None,
 ) -> TrackedEvaluation | None:
     """The CLI command: evaluate, write the JSON report, print a summary table.
 
@@ -149,6 +156,7 @@ def run_evaluate(
         on_period=weekly,
         perturbations=perturbations,
         adaptive=adaptive,
+        definition=definition,
     )
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_bytes(orjson.dumps(report, option=orjson.OPT_INDENT_2))

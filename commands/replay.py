@@ -18,6 +18,7 @@ from flowcast.settings import Settings
 from producers.checkpoint import ReplayCheckpoint, TopicEnds, fingerprint, lost_records
 from producers.filters import ReplayFilter
 from producers.formats import UnknownFormatError, is_referential_file, iter_raw_records
+from producers.normalise import iter_normalised
 from producers.pacing import Pacer, parse_speed
 from producers.perturb import Perturbation
 from producers.perturb_spec import parse_perturbations
@@ -30,8 +31,10 @@ from producers.publisher import (
     broker_retrying,
     make_kafka_producer,
 )
+from producers.read_counts import ReadCounts
 from producers.replay_core import ReplayStats, Resume, replay
 from producers.replay_view import ProgressObserver, make_progress, summary_table
+from producers.sources.definition import SourceDefinition, load_definition
 
 log = logging.getLogger(__name__)
 EXIT_OK = 0
@@ -71,9 +74,13 @@ def create_topics(
         ) from exc
 
 
-def counts_files(paths: Sequence[Path], console: Console) -> list[Path]:
+def counts_files(
+    paths: Sequence[Path], console: Console, definition: SourceDefinition | None = None
+) -> list[Path]:
     """The files to replay: the sensor referential (geometry, no counts) is skipped with a
-    word, since a shell glob over an export folder picks it up too."""
+    word, since a shell glob over an export folder picks it up too (built-in formats only)."""
+    if definition is not None:
+        return list(paths)
     kept = []
     for path in paths:
         if is_referential_file(path):
@@ -85,10 +92,14 @@ def counts_files(paths: Sequence[Path], console: Console) -> list[Path]:
     return kept
 
 
-def check_inputs(paths: Sequence[Path]) -> None:
-    """Fail fast, before any broker work, on a file that is not a counts file."""
+def check_inputs(paths: Sequence[Path], definition: SourceDefinition | None = None) -> None:
+    """Fail fast, before any broker work, on a file that is not a counts file (or whose
+    header does not match the source definition)."""
     for path in paths:
-        next(iter_raw_records(path), None)
+        if definition is None:
+            next(iter_raw_records(path), None)
+        else:
+            next(iter_normalised([path], ReadCounts(), definition), None)
 
 
 def replay_to_kafka(
@@ -104,6 +115,7 @@ def replay_to_kafka(
     checkpoint: ReplayCheckpoint | None = None,
     perturbations: Sequence[Perturbation] = (),
     topic_ends: TopicEnds | None = None,
+    definition: SourceDefinition | None = None,
 ) -> tuple[ReplayStats, int]:
     """Replay into the broker at ``bootstrap``; returns the accounting and dead letters sent.
 
@@ -131,6 +143,7 @@ def replay_to_kafka(
             observer=observer,
             resume=resume,
             perturbations=perturbations,
+            definition=definition,
         )
         observer.finish(stats)
     if publisher.counts.readings != stats.published:
@@ -166,10 +179,11 @@ def _saver(
 def open_checkpoint(
     path: Path, settings: Settings, paths: Sequence[Path], window: ReplayFilter,
     topic_ends: TopicEnds, console: Console, perturb: Sequence[str] = (),
+    source: str | None = None,
 ) -> ReplayCheckpoint:  # fmt: skip
     """This replay's checkpoint at ``path``, rewound if the broker lost records it had
     acknowledged (a partition of the readings topic now ends before it did)."""
-    identity = fingerprint(paths, window, settings.readings_topic, perturb)
+    identity = fingerprint(paths, window, settings.readings_topic, perturb, source)
     checkpoint = ReplayCheckpoint.load(path, identity)
     if not checkpoint.readings and not checkpoint.dead_letters:
         return checkpoint
@@ -188,6 +202,7 @@ def open_checkpoint(
 def checkpoint_position(
     path: Path | None, settings: Settings, paths: Sequence[Path], window: ReplayFilter,
     bootstrap: str, console: Console, perturb: Sequence[str] = (),
+    source: str | None = None,
 ) -> Iterator[tuple[ReplayCheckpoint | None, TopicEnds | None]]:  # fmt: skip
     """The checkpoint at ``path`` (see `open_checkpoint`) and the reader of the readings
     topic's end offsets that its saves use; ``(None, None)`` without a path.
@@ -203,7 +218,9 @@ def checkpoint_position(
         raise PublishError(f"cannot read where {settings.readings_topic} ends: {exc!r}") from exc
     try:
         try:
-            checkpoint = open_checkpoint(path, settings, paths, window, ends, console, perturb)
+            checkpoint = open_checkpoint(
+                path, settings, paths, window, ends, console, perturb, source
+            )
         except Exception as exc:
             raise PublishError(f"cannot open the checkpoint {path}: {exc!r}") from exc
         yield checkpoint, ends
@@ -221,27 +238,31 @@ def run_replay(
     sensors: frozenset[str] | None,
     checkpoint: Path | None = None,
     perturb: Sequence[str] = (),
+    source: Path | None = None,
 ) -> int:
     """Entry point of ``flowcast replay``; returns the process exit code.
 
     With ``checkpoint`` (a JSON file) a replay re-run with the same inputs resumes after what
-    the broker acknowledged (see `producers.checkpoint`).
+    the broker acknowledged (see `producers.checkpoint`). ``source``: a TOML source
+    definition for files not in a built-in format.
     """
     console = Console(stderr=True)
     try:
+        definition = load_definition(source) if source is not None else None
         pacer = Pacer(parse_speed(speed))
-        paths = counts_files(paths, console)
-        check_inputs(paths)
+        paths = counts_files(paths, console, definition)
+        check_inputs(paths, definition)
         perturbations = parse_perturbations(perturb)
-    except (ValueError, OSError) as exc:  # UnknownFormatError is a ValueError
+    except (ValueError, OSError) as exc:  # UnknownFormatError, DefinitionError: ValueErrors
         console.print(f"[red]cannot replay:[/red] {exc}")
         return EXIT_INPUT
     window = ReplayFilter(start=start, days=days, sensors=sensors)
     try:
         with kafka_bootstrap(settings, console) as bootstrap:
             create_topics(settings, bootstrap, console)
+            identity = definition.model_dump_json() if definition else None
             with checkpoint_position(
-                checkpoint, settings, paths, window, bootstrap, console, perturb
+                checkpoint, settings, paths, window, bootstrap, console, perturb, identity
             ) as (position, ends):
                 stats, dead_sent = replay_to_kafka(
                     settings,
@@ -253,6 +274,7 @@ def run_replay(
                     checkpoint=position,
                     perturbations=perturbations,
                     topic_ends=ends,
+                    definition=definition,
                 )
     except PublishError as exc:
         console.print(f"[red]replay failed:[/red] {exc}")

@@ -34,10 +34,14 @@ from producers.filters import ReplayFilter
 
 
 def fingerprint(
-    paths: Sequence[Path], window: ReplayFilter, topic: str, perturb: Sequence[str] = ()
+    paths: Sequence[Path],
+    window: ReplayFilter,
+    topic: str,
+    perturb: Sequence[str] = (),
+    source: str | None = None,
 ) -> str:
     """Identity of a replay: each input's path, size and mtime, the filters, the injected
-    perturbations and the topic."""
+    perturbations, the topic and the source definition (as JSON) if any."""
     files = []
     for path in paths:
         stat = path.stat()
@@ -52,6 +56,8 @@ def fingerprint(
         "perturb": list(perturb),
         "topic": topic,
     }
+    if source is not None:  # absent for built-in formats: their checkpoints keep their identity
+        identity["source"] = source
     return hashlib.sha256(orjson.dumps(identity)).hexdigest()
 
 

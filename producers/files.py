@@ -14,6 +14,7 @@ from typing import Any
 from flowcast.records import Reading
 from producers.normalise import ReadCounts, iter_normalised
 from producers.ordering import OrderCounts, order_and_dedupe
+from producers.sources.definition import SourceDefinition
 
 
 @dataclass
@@ -29,11 +30,16 @@ class InputCounts:
             "readings": self.read.readings,
             "duplicates": self.order.duplicates,
             "dead_letters": dict(self.read.dead_letters),
+            "incomplete_hours": self.read.incomplete_hours,
+            "dropped_values": dict(self.read.dropped),
         }
 
 
-def ordered_readings(paths: Sequence[Path], counts: InputCounts) -> Iterator[Reading]:
-    """Every valid reading of the files, in event-time order, duplicates removed."""
-    items = iter_normalised(paths, counts.read)
+def ordered_readings(
+    paths: Sequence[Path], counts: InputCounts, definition: SourceDefinition | None = None
+) -> Iterator[Reading]:
+    """Every valid reading of the files (read with ``definition``, or in a built-in Paris
+    format), in event-time order, duplicates removed."""
+    items = iter_normalised(paths, counts.read, definition)
     readings = (item for item in items if isinstance(item, Reading))
     return order_and_dedupe(readings, counts=counts.order)

@@ -19,6 +19,7 @@ from producers.normalise import ReadCounts, iter_normalised
 from producers.ordering import DEFAULT_CHUNK_SIZE, OrderCounts, order_and_dedupe
 from producers.pacing import Pacer
 from producers.perturb import Perturbation, perturb
+from producers.sources.definition import SourceDefinition
 
 Sink = Callable[[Reading | DeadLetter], None]
 
@@ -130,11 +131,13 @@ def replay(
     observer: ReplayObserver | None = None,
     resume: Resume | None = None,
     perturbations: Sequence[Perturbation] = (),
+    definition: SourceDefinition | None = None,
 ) -> ReplayStats:
     """Replay ``paths`` into ``sink`` in event-time order; returns the accounting.
 
     With ``resume``, the readings and dead letters an earlier run delivered are not sent again.
     ``perturbations`` (drift injection, `producers.perturb`) change readings before they are sent.
+    ``definition``: the files' source definition (None: built-in Paris formats).
     """
     resume = resume or Resume()
     window = window or ReplayFilter()
@@ -143,7 +146,7 @@ def replay(
     stats = ReplayStats()
     read_counts = ReadCounts()
     order_counts = OrderCounts()
-    items = iter_normalised(paths, read_counts)
+    items = iter_normalised(paths, read_counts, definition)
     kept = _first_stage(items, sink, window, stats, observer, resume.dead_letters)
     ordered = perturb(
         order_and_dedupe(kept, chunk_size=chunk_size, counts=order_counts), perturbations
