@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import pairwise
@@ -93,12 +93,18 @@ class CheckSummary:
                 max(s.last for s in self.sensors.values()))  # fmt: skip
 
 
-def _items(path: Path, definition: SourceDefinition | None, counts: ReadCounts) -> Iterator[
-    Reading | DeadLetter
-]:  # fmt: skip
-    from producers.normalise import iter_normalised
+def _items(
+    path: Path, definition: SourceDefinition | None, counts: ReadCounts, stop: Callable[[], bool]
+) -> Iterator[Reading | DeadLetter]:
+    """The file's items; a defined source stops reading at ``stop`` and closes its open hours
+    (a built-in format has no open hours: the caller stops iterating)."""
+    if definition is None:
+        from producers.normalise import iter_normalised
 
-    return iter_normalised([path], counts, definition)
+        return iter_normalised([path], counts)
+    from producers.sources.reader import iter_defined
+
+    return iter_defined(path, definition, counts, stop)
 
 
 def check_file(
@@ -119,18 +125,23 @@ def check_file(
     examples: dict[str, DeadLetter] = {}
     started = time.perf_counter()
     stopped_by: str | None = None
-    for item in _items(path, definition, counts):
+
+    def stop() -> bool:
+        nonlocal stopped_by
+        if counts.read >= max_rows:
+            stopped_by = f"the first {max_rows:,} rows"
+        elif time.perf_counter() - started > max_seconds:
+            stopped_by = f"what was read in {max_seconds:g} s ({counts.read:,} rows)"
+        return stopped_by is not None
+
+    for item in _items(path, definition, counts, stop):
         if isinstance(item, DeadLetter):
             examples.setdefault(item.reason, item)
         else:
             _add(sensors, item)
             if len(first) < FIRST_READINGS:
                 first.append(item)
-        if counts.read >= max_rows:
-            stopped_by = f"the first {max_rows:,} rows"
-            break
-        if time.perf_counter() - started > max_seconds:
-            stopped_by = f"what was read in {max_seconds:g} s ({counts.read:,} rows)"
+        if definition is None and stop():
             break
     return CheckSummary(
         path, definition, counts, sensors, first, examples, stopped_by,

@@ -17,7 +17,7 @@ One streaming pass, memory bounded by the open hour buckets (see `producers.sour
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -230,13 +230,15 @@ class _RowReader:
         )
 
     def read(
-        self, rows: Iterator[list[str]], line_of: LineCounter
+        self, rows: Iterator[list[str]], line_of: LineCounter, stop: Callable[[], bool] | None
     ) -> Iterator[Reading | DeadLetter]:
         wide = self.definition.layout == "wide"
         counts = self.counts
         for row in rows:
             if not row:
                 continue
+            if stop is not None and stop():
+                break
             counts.read += 1
             try:
                 if wide:
@@ -285,10 +287,16 @@ def _utc(epoch: int) -> str:
 
 
 def iter_defined(
-    path: Path, definition: SourceDefinition, counts: ReadCounts
+    path: Path,
+    definition: SourceDefinition,
+    counts: ReadCounts,
+    stop: Callable[[], bool] | None = None,
 ) -> Iterator[Reading | DeadLetter]:
     """Stream the hourly readings and dead letters of the CSV ``path`` read with
-    ``definition``; `HeaderMismatchError` (or `UnknownFormatError`) if it cannot be read."""
+    ``definition``; `HeaderMismatchError` (or `UnknownFormatError`) if it cannot be read.
+
+    ``stop`` (for samples) is asked before each row; once it says True the rest of the file
+    is not read and the open hours are closed as if the file ended there."""
     with open_text(path) as (text, layout):
         if layout is not Layout.CSV:
             raise HeaderMismatchError(
@@ -300,4 +308,4 @@ def iter_defined(
         columns = map_columns(headers, definition, str(path))
         rows = csv.reader(text, delimiter=separator)
         reader = _RowReader(definition, columns, path.name, headers, counts)
-        yield from reader.read(rows, LineCounter(rows))
+        yield from reader.read(rows, LineCounter(rows), stop)
