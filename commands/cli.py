@@ -277,6 +277,22 @@ def sources_check(
     raise typer.Exit(run_sources_check(path, source, max_rows=rows, max_seconds=seconds))
 
 
+@bench_app.command("sources")
+def bench_sources(
+    seconds: Annotated[float, typer.Option(min=0.1, help="time per reader")] = 3.0,
+    json_path: Annotated[Path, typer.Option("--json", help="where to write the result")] = Path(
+        "bench-sources.json"
+    ),
+) -> None:
+    """Hourly readings/s from each bundled layout (long 5-min, wide 15-min, hourly series)
+    against the Paris reader, in one run."""
+    from rich.console import Console
+
+    from commands.bench.sources import run_sources_bench
+
+    Console().print_json(data=run_sources_bench(seconds=seconds, json_path=json_path))
+
+
 @bench_app.command("pipeline")
 def bench_pipeline(
     records: Annotated[int, typer.Option(min=100, help="how many real readings to push")] = 50_000,

@@ -17,6 +17,7 @@ One streaming pass, memory bounded by the open hour buckets (see `producers.sour
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -97,6 +98,7 @@ class _RowReader:
         )
         self.dead: list[DeadLetter] = []
         self.out: list[Reading] = []
+        self._hour_starts: dict[tuple[int, int, int, int], tuple[int, int | None] | None] = {}
 
     # -- cells -----------------------------------------------------------------------------
 
@@ -120,9 +122,14 @@ class _RowReader:
             ) from None
 
     def value_of(self, text: str) -> float | None:
-        value = parse_number(text)
+        try:
+            value: float | None = float(text)  # the common case, without the general parser
+        except ValueError:
+            value = parse_number(text)  # blank, decimal comma, or a bad number (raises)
         if value is None:
             return None
+        if not math.isfinite(value):
+            raise InvalidValueError("bad_number", f"{text!r} is not finite")
         if value < 0:
             raise InvalidValueError("negative_flow", f"value {value} < 0")
         if value > self.max_value:
@@ -138,16 +145,32 @@ class _RowReader:
                 return int(when.timestamp())
             except (OverflowError, ValueError):
                 raise InvalidValueError("bad_timestamp", f"{when} is off the calendar") from None
-        hour = when.replace(minute=0, second=0, microsecond=0)
-        fold = 0
-        if local_hour_ambiguous(hour, self.zone):
-            fold = self.resolver.fold(sensor_id, when)
-        start = local_hour_epoch(hour, self.zone, fold)
-        if start is None:
+        starts = self.hour_starts((when.year, when.month, when.day, when.hour))
+        if starts is None:
             raise InvalidValueError(
                 "nonexistent_local_time", f"{when} does not exist in {self.zone.key} (DST gap)"
             )
+        start = starts[0]
+        if starts[1] is not None and self.resolver.fold(sensor_id, when):
+            start = starts[1]
         return start + when.minute * 60 + when.second
+
+    def hour_starts(self, key: tuple[int, int, int, int]) -> tuple[int, int | None] | None:
+        """Epoch seconds of the local hour ``(year, month, day, hour)``: its first occurrence
+        and, for the repeated autumn hour, its second; None if it does not exist. Cached per
+        file (one entry per local hour met)."""
+        try:
+            return self._hour_starts[key]
+        except KeyError:
+            pass
+        hour = datetime(*key)
+        first = local_hour_epoch(hour, self.zone, 0)
+        second = (
+            local_hour_epoch(hour, self.zone, 1) if local_hour_ambiguous(hour, self.zone) else None
+        )
+        starts = None if first is None else (first, second)
+        self._hour_starts[key] = starts
+        return starts
 
     # -- rows ------------------------------------------------------------------------------
 
@@ -163,16 +186,17 @@ class _RowReader:
         cells are kept)."""
         sensor_id = self.sensor_of(row)
         day = self.time_of(_cell(row, self.columns.timestamp))
-        midnight = datetime(day.year, day.month, day.day)
+        date = (day.year, day.month, day.day)
+        hours = [self.hour_starts((*date, hour)) for hour in range(24)]
         problems: list[InvalidValueError] = []
         minutes = self.definition.interval_minutes
         for k, index in enumerate(self.columns.values):
             offset = k * minutes
-            hour = midnight + timedelta(hours=offset // 60)
-            start = local_hour_epoch(hour, self.zone, 0)  # a repeated hour: first occurrence
-            if start is None:
+            starts = hours[offset // 60]  # a repeated hour: its first occurrence
+            if starts is None:
                 self.counts.dropped["nonexistent_local_time"] += 1
                 continue
+            start = starts[0]
             try:
                 value = self.value_of(_cell(row, index))
             except InvalidValueError as bad:
