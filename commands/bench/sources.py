@@ -25,9 +25,9 @@ PARIS_FILES = (
     "paris/extract_2023_69arcs.csv.gz",
 )
 LAYOUTS = {
-    "long_5min": ("california/pems.toml", "california/pems_2016-01_station.csv.gz"),
+    "long_5min": ("california/pems.toml", "california/pems_2016-01-02_station.csv.gz"),
     "wide_15min": ("melbourne/scats.toml", "melbourne/scats_2006-10_site970.csv.gz"),
-    "hourly_series": ("minneapolis/i94.toml", "minneapolis/i94_2012-10_atr301.csv.gz"),
+    "hourly_series": ("minneapolis/i94.toml", "minneapolis/i94_2012-10-12_atr301.csv.gz"),
 }
 
 

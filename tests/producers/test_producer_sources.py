@@ -23,8 +23,8 @@ from producers.sources.sensor_ids import make_sensor_id
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 SCATS = DATA / "melbourne" / "scats_2006-10_site970.csv.gz"
-I94 = DATA / "minneapolis" / "i94_2012-10_atr301.csv.gz"
-PEMS = DATA / "california" / "pems_2016-01_station.csv.gz"
+I94 = DATA / "minneapolis" / "i94_2012-10-12_atr301.csv.gz"
+PEMS = DATA / "california" / "pems_2016-01-02_station.csv.gz"
 
 LONG_5MIN: dict[str, Any] = {
     "name": "test-la", "timezone": "America/Los_Angeles", "holidays": "US",
@@ -199,11 +199,12 @@ def test_the_bundled_pems_sample_sums_twelve_five_minute_counts() -> None:
     with gzip.open(PEMS, "rt", newline="") as handle:
         raw = list(csv.DictReader(handle))
     flows = [int(row["Lane 1 Flow (Veh/5 Minutes)"]) for row in raw]
-    assert dead == [] and counts.read == len(raw)
+    assert dead == [] and counts.read == len(raw) == 27 * 288  # 27 whole days, with gaps
     assert readings[0].ts == utc(2016, 1, 4, 8)  # 04/01/2016 00:00 PST
-    hourly = [float(sum(flows[i : i + 12])) for i in range(0, len(flows) - 11, 12)]
-    assert [r.flow for r in readings[:-1]] == hourly
-    assert readings[-1].flow is None and counts.incomplete_hours == 1  # the file stops at 04:05
+    hourly = [float(sum(flows[i : i + 12])) for i in range(0, len(flows), 12)]
+    assert [r.flow for r in readings] == hourly and counts.incomplete_hours == 0
+    assert readings[-1].ts == utc(2016, 3, 1, 7)  # 29/02/2016 23:00 PST
+    assert {r.ts.date() for r in readings} >= {datetime(2016, 1, 22).date()}  # after a gap
 
 
 # -- wide layout (the real SCATS sample, and synthetic DST days) --------------------------
@@ -265,9 +266,16 @@ def test_the_i94_series_keeps_the_first_of_the_hours_repeated_per_weather() -> N
         first_per_hour.setdefault(row["date_time"], float(row["traffic_volume"]))
     counts = InputCounts()
     readings = list(ordered_readings([I94], counts, definition))
-    assert len(readings) == len(first_per_hour) < len(raw)
-    assert counts.order.duplicates == len(raw) - len(first_per_hour)
-    assert [r.flow for r in readings] == list(first_per_hour.values())  # file is in time order
+    # the fall-back hour 2012-11-04 01:00 appears twice: read in order of appearance as
+    # 01:00 CDT then 01:00 CST (the documented rule for long files), so one more reading
+    fall_back = [(r.ts, r.flow) for r in readings if utc(2012, 11, 4, 5) <= r.ts < utc(2012, 11, 4, 8)]
+    assert fall_back == [(utc(2012, 11, 4, 5), 2125.0), (utc(2012, 11, 4, 6), 730.0),
+                             (utc(2012, 11, 4, 7), 730.0)]  # fmt: skip
+    assert len(readings) == len(first_per_hour) + 1 < len(raw)
+    assert counts.order.duplicates == len(raw) - len(first_per_hour) - 1
+    flows = list(first_per_hour.values())
+    at = list(first_per_hour).index("2012-11-04 01:00:00")
+    assert [r.flow for r in readings] == [*flows[: at + 1], 730.0, *flows[at + 1 :]]
     assert readings[0].ts == utc(2012, 10, 2, 14)  # 09:00 CDT
     assert {r.sensor_id for r in readings} == {"minneapolis-i94:atr301-westbound"}
     assert {r.calendar for r in readings} == {"America/Chicago|US|MN"}  # kept by the ordering

@@ -19,7 +19,7 @@ from producers.sources import load_definition
 DATA = Path(__file__).resolve().parents[2] / "data"
 SCATS = DATA / "melbourne" / "scats_2006-10_site970.csv.gz"
 SCATS_TOML = DATA / "melbourne" / "scats.toml"
-PEMS = DATA / "california" / "pems_2016-01_station.csv.gz"
+PEMS = DATA / "california" / "pems_2016-01-02_station.csv.gz"
 PEMS_TOML = DATA / "california" / "pems.toml"
 
 
@@ -64,8 +64,8 @@ def test_sources_check_fails_in_one_clear_line(args: tuple[str, ...], message: s
 def test_evaluate_with_a_source_reports_its_input_counts(tmp_path: Path) -> None:
     definition = load_definition(PEMS_TOML)
     report = evaluate([PEMS], definition=definition)
-    assert report["records"] == 53 and report["sensors"] == 1
-    assert report["input"]["rows"] == 626 and report["input"]["incomplete_hours"] == 1
+    assert report["records"] == 27 * 24 and report["sensors"] == 1
+    assert report["input"]["rows"] == 27 * 288 and report["input"]["incomplete_hours"] == 0
     assert report["source"]["name"] == "pems"
 
 
@@ -89,6 +89,6 @@ def test_replay_with_a_source_publishes_its_hourly_readings(
 
     records = consume_all(fresh_topics, fresh_topics.readings_topic, len(expected))
     got = [Reading.from_json(r.value) for r in records]  # type: ignore[attr-defined]
-    assert got == expected and len(got) == 53
+    assert got == expected and len(got) == 27 * 24
     assert {orjson.loads(r.value)["calendar"] for r in records} == {"America/Los_Angeles|US|CA"}  # type: ignore[attr-defined]
     assert next(r.key for r in records) == b"pems:station-lane1"  # type: ignore[attr-defined]
