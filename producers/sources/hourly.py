@@ -20,19 +20,22 @@ True
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 HOUR = 3600
 REORDER_HOURS = 24
+INCOMPLETE_HOUR = "incomplete_hour"
+"""Reason marked on a reading whose hour had too few intervals: its source is
+``"<file>|incomplete_hour"`` and its flow is None."""
 """How far back in time (per sensor) a file may go and still be aggregated correctly."""
 
 
 @dataclass(slots=True)
 class _Bucket:
-    total: float = 0.0
-    filled: int = 0
+    values: list[float] = field(default_factory=list)
     mask: int = 0
 
 
@@ -71,7 +74,7 @@ class HourlyAggregator:
     ) -> None:
         self.interval_s = interval_minutes * 60
         self.slots = HOUR // self.interval_s
-        self.min_filled = max(1, _ceil(min_complete * self.slots))
+        self.min_filled = min_filled(min_complete, self.slots)
         self.mean = aggregate == "mean"
         self.reorder_hours = reorder_hours
         self.dropped: Counter[str] = Counter()
@@ -98,8 +101,7 @@ class HourlyAggregator:
                 self.dropped["duplicate_interval"] += 1
             else:
                 bucket.mask |= bit
-                bucket.total += value
-                bucket.filled += 1
+                bucket.values.append(value)
         return True
 
     def ready(self) -> Iterator[HourlyValue]:
@@ -122,12 +124,29 @@ class HourlyAggregator:
         hours.closed_before = limit
 
     def _value(self, sensor_id: str, hour: int, bucket: _Bucket) -> HourlyValue:
-        flow: float | None = None
-        if bucket.filled >= self.min_filled:
-            flow = bucket.total / bucket.filled
-            if not self.mean:
-                flow *= self.slots
-        return HourlyValue(sensor_id, hour, flow, bucket.filled, self.slots)
+        filled = len(bucket.values)
+        flow = hourly_flow(math.fsum(bucket.values), filled, self.slots, self.min_filled, self.mean)
+        return HourlyValue(sensor_id, hour, flow, filled, self.slots)
+
+
+def min_filled(min_complete: float, slots: int) -> int:
+    """How many of an hour's ``slots`` must hold a value for the hour to get a flow."""
+    return max(1, _ceil(min_complete * slots))
+
+
+def hourly_flow(total: float, filled: int, slots: int, needed: int, mean: bool) -> float | None:
+    """The hour's flow from the sum of its ``filled`` values: None below ``needed``; the mean
+    (rates) or the mean scaled to the ``slots`` of the hour (counts).
+
+    >>> hourly_flow(330.0, 11, 12, 10, mean=False), hourly_flow(4.5, 3, 4, 3, mean=True)
+    (360.0, 1.5)
+    """
+    if filled < needed:
+        return None
+    flow = total / filled
+    if not mean:
+        flow *= slots
+    return flow
 
 
 def _ceil(value: float) -> int:

@@ -31,15 +31,12 @@ from producers.formats.sniff import Layout, detect_separator, open_text
 from producers.read_counts import ReadCounts
 from producers.sources.columns import ColumnMap, HeaderMismatchError, map_columns
 from producers.sources.definition import SourceDefinition
-from producers.sources.hourly import HOUR, HourlyAggregator, HourlyValue
+from producers.sources.hourly import HOUR, INCOMPLETE_HOUR, HourlyAggregator, HourlyValue
 from producers.sources.sensor_ids import make_sensor_id
 from producers.sources.timeparse import timestamp_parser
 from producers.timestamps import LocalTimeResolver
 from producers.values import InvalidValueError, is_blank, parse_number
 
-INCOMPLETE_HOUR = "incomplete_hour"
-"""Reason marked on a reading whose hour had too few intervals: its source is
-``"<file>|incomplete_hour"`` and its flow is None."""
 SOURCE_REASONS = ("off_interval", "late_interval")
 """Dead-letter reasons of defined sources beyond those of `producers.normalise`: a timestamp
 off the declared cadence, an interval whose hour was already closed."""
@@ -145,7 +142,7 @@ class _RowReader:
                 return int(when.timestamp())
             except (OverflowError, ValueError):
                 raise InvalidValueError("bad_timestamp", f"{when} is off the calendar") from None
-        starts = self.hour_starts((when.year, when.month, when.day, when.hour))
+        starts = self.local_hour((when.year, when.month, when.day, when.hour), when)
         if starts is None:
             raise InvalidValueError(
                 "nonexistent_local_time", f"{when} does not exist in {self.zone.key} (DST gap)"
@@ -154,6 +151,18 @@ class _RowReader:
         if starts[1] is not None and self.resolver.fold(sensor_id, when):
             start = starts[1]
         return start + when.minute * 60 + when.second
+
+    def local_hour(
+        self, key: tuple[int, int, int, int], when: datetime
+    ) -> tuple[int, int | None] | None:
+        """`hour_starts` of ``when``'s local hour; `InvalidValueError` ``bad_timestamp`` if
+        the zone's offset pushes it off the calendar (year 1 or 9999)."""
+        try:
+            return self.hour_starts(key)
+        except (OverflowError, ValueError):
+            raise InvalidValueError(
+                "bad_timestamp", f"{when} is outside the calendar in UTC"
+            ) from None
 
     def hour_starts(self, key: tuple[int, int, int, int]) -> tuple[int, int | None] | None:
         """Epoch seconds of the local hour ``(year, month, day, hour)``: its first occurrence
@@ -187,7 +196,7 @@ class _RowReader:
         sensor_id = self.sensor_of(row)
         day = self.time_of(_cell(row, self.columns.timestamp))
         date = (day.year, day.month, day.day)
-        hours = [self.hour_starts((*date, hour)) for hour in range(24)]
+        hours = [self.local_hour((*date, hour), day) for hour in range(24)]
         problems: list[InvalidValueError] = []
         minutes = self.definition.interval_minutes
         for k, index in enumerate(self.columns.values):
@@ -315,12 +324,17 @@ def iter_defined(
     definition: SourceDefinition,
     counts: ReadCounts,
     stop: Callable[[], bool] | None = None,
+    engine: str = "auto",
 ) -> Iterator[Reading | DeadLetter]:
     """Stream the hourly readings and dead letters of the CSV ``path`` read with
     ``definition``; `HeaderMismatchError` (or `UnknownFormatError`) if it cannot be read.
 
     ``stop`` (for samples) is asked before each row; once it says True the rest of the file
-    is not read and the open hours are closed as if the file ended there."""
+    is not read and the open hours are closed as if the file ended there.
+
+    ``engine``: ``"auto"`` reads long sub-hourly files block by block, vectorised
+    (`producers.sources.vector`: the same items, faster), and everything else (or any file
+    with ``stop``) row by row; ``"rows"`` always row by row (the reference)."""
     with open_text(path) as (text, layout):
         if layout is not Layout.CSV:
             raise HeaderMismatchError(
@@ -330,6 +344,16 @@ def iter_defined(
         separator = detect_separator(first)
         headers = next(csv.reader([first], delimiter=separator), [])
         columns = map_columns(headers, definition, str(path))
-        rows = csv.reader(text, delimiter=separator)
         reader = _RowReader(definition, columns, path.name, headers, counts)
+        if engine == "auto" and stop is None and vectorised(definition):
+            from producers.sources.vector import VectorLongReader
+
+            yield from VectorLongReader(reader, separator).read(text, first_line=2)
+            return
+        rows = csv.reader(text, delimiter=separator)
         yield from reader.read(rows, LineCounter(rows), stop)
+
+
+def vectorised(definition: SourceDefinition) -> bool:
+    """Whether `iter_defined` reads files of ``definition`` vectorised (long, sub-hourly)."""
+    return definition.layout == "long" and definition.intervals_per_hour > 1

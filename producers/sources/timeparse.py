@@ -37,7 +37,7 @@ _ORDER = ("year", "month", "day", "hour", "minute", "second")
 _PREFIXES = [set(_ORDER[:n]) for n in range(3, 7)]
 
 
-def _compile(fmt: str) -> tuple[re.Pattern[str], list[str]] | None:
+def compile_format(fmt: str) -> tuple[re.Pattern[str], list[str]] | None:
     """A regex and the datetime fields of its groups, or None if ``fmt`` needs strptime."""
     pattern, fields, position = [], [], 0
     for match in _DIRECTIVE.finditer(fmt):
@@ -85,7 +85,7 @@ def timestamp_parser(fmt: str | None) -> TimestampParser:
     raises ``ValueError`` for text it cannot read."""
     if fmt is None:
         return _iso
-    compiled = _compile(fmt)
+    compiled = compile_format(fmt)
     if compiled is None:
         return _strptime_parser(fmt)
     return _regex_parser(*compiled)
