@@ -268,7 +268,9 @@ def test_the_i94_series_keeps_the_first_of_the_hours_repeated_per_weather() -> N
     readings = list(ordered_readings([I94], counts, definition))
     # the fall-back hour 2012-11-04 01:00 appears twice: read in order of appearance as
     # 01:00 CDT then 01:00 CST (the documented rule for long files), so one more reading
-    fall_back = [(r.ts, r.flow) for r in readings if utc(2012, 11, 4, 5) <= r.ts < utc(2012, 11, 4, 8)]
+    fall_back = [
+        (r.ts, r.flow) for r in readings if utc(2012, 11, 4, 5) <= r.ts < utc(2012, 11, 4, 8)
+    ]
     assert fall_back == [(utc(2012, 11, 4, 5), 2125.0), (utc(2012, 11, 4, 6), 730.0),
                              (utc(2012, 11, 4, 7), 730.0)]  # fmt: skip
     assert len(readings) == len(first_per_hour) + 1 < len(raw)
