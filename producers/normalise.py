@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from flowcast.bounds import MAX_FLOW, MAX_OCCUPANCY
 from flowcast.records import DeadLetter, Reading
-from producers.formats import RawRecord, iter_raw_records
+from producers.formats import RawRecord
 from producers.formats.headers import (
     ARC_STATE,
     FLOW,
@@ -23,6 +23,7 @@ from producers.formats.headers import (
 )
 from producers.formats.json_source import json_record
 from producers.read_counts import ReadCounts
+from producers.sources.builtin import open_builtin
 from producers.timestamps import LocalTimeResolver
 from producers.values import (
     InvalidValueError,
@@ -137,11 +138,12 @@ def iter_normalised(
 ) -> Iterator[Reading | DeadLetter]:
     """Stream every record of every file, normalised, in file order; tally into ``counts``.
 
-    Without ``definition`` the files are in a built-in (Paris) format, detected from their
-    content; with one, they are read by it (`producers.sources`), sub-hourly values made
-    hourly. Each file gets its own `LocalTimeResolver`: the repeated October hour is told
-    apart by its order within one file, so reading the same file twice gives the same readings
-    twice (then deduplicated), not a spurious extra hour.
+    Without ``definition`` each file is in a built-in (Paris) format, detected from its
+    content (`producers.sources.builtin`: the formats as definitions, read with their zone);
+    with one, the files are read by it (`producers.sources`), sub-hourly values made hourly.
+    Each file gets its own `LocalTimeResolver`: the repeated October hour is told apart by its
+    order within one file, so reading the same file twice gives the same readings twice (then
+    deduplicated), not a spurious extra hour.
     """
     tally = counts if counts is not None else ReadCounts()
     for path in paths:
@@ -150,12 +152,13 @@ def iter_normalised(
 
             yield from iter_defined(path, definition, tally)
             continue
-        resolver = LocalTimeResolver()
-        for record in iter_raw_records(path):
-            item = normalise(record, resolver)
-            tally.read += 1
-            if isinstance(item, Reading):
-                tally.readings += 1
-            else:
-                tally.dead_letters[item.reason] += 1
-            yield item
+        with open_builtin(path) as (builtin, records):
+            resolver = LocalTimeResolver(builtin.zone)
+            for record in records:
+                item = normalise(record, resolver)
+                tally.read += 1
+                if isinstance(item, Reading):
+                    tally.readings += 1
+                else:
+                    tally.dead_letters[item.reason] += 1
+                yield item

@@ -49,6 +49,13 @@ def iter_csv(text: TextIO, path: str, source: str) -> Iterator[RawRecord]:
     Empty lines are skipped; a row shorter than the header lacks the missing fields.
     """
     separator, headers = read_csv_header(text, path)
+    return iter_csv_rows(text, separator, headers, source)
+
+
+def iter_csv_rows(
+    text: TextIO, separator: str, headers: list[str], source: str
+) -> Iterator[RawRecord]:
+    """The data rows after a header read by `read_csv_header` (see `iter_csv`)."""
     canonical = canonical_fields(headers)
     reader = csv.reader(text, delimiter=separator)
     previous_line = 1

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from flowcast.records import DeadLetter, Reading, hour_index
 from producers.read_counts import ReadCounts
+from producers.sources.builtin import BuiltinSource, open_builtin
 from producers.sources.definition import SourceDefinition
 
 DEFAULT_MAX_ROWS = 50_000
@@ -73,13 +74,14 @@ class CheckSummary:
     """The outcome of checking a sample of one file."""
 
     path: Path
-    definition: SourceDefinition | None
+    definition: SourceDefinition | None  # None: read as the built-in `builtin`
     counts: ReadCounts
     sensors: dict[str, SensorSummary]
     first_readings: list[Reading]
     examples: dict[str, DeadLetter]
     stopped_by: str | None  # None: the whole file was read; else why the sample stopped
     seconds: float
+    builtin: BuiltinSource | None = None  # the Paris format detected (no definition given)
 
     @property
     def first_hour(self) -> datetime | None:
@@ -119,6 +121,10 @@ def check_file(
     Raises what reading raises for a file that cannot be read at all (`UnknownFormatError`,
     `HeaderMismatchError`, `OSError`).
     """
+    builtin = None
+    if definition is None:
+        with open_builtin(path) as (builtin, _):
+            pass
     counts = ReadCounts()
     sensors: dict[str, SensorSummary] = {}
     first: list[Reading] = []
@@ -145,7 +151,7 @@ def check_file(
             break
     return CheckSummary(
         path, definition, counts, sensors, first, examples, stopped_by,
-        time.perf_counter() - started,
+        time.perf_counter() - started, builtin,
     )  # fmt: skip
 
 

@@ -25,6 +25,13 @@ def _local(ts: datetime, zone: ZoneInfo) -> str:
 
 
 def describe_source(summary: CheckSummary) -> str:
+    builtin = summary.builtin
+    if summary.definition is None and builtin is not None:
+        b = builtin.definition
+        return (
+            f"{b.name}, built-in (detected from the content: {builtin.described}), "
+            f"{b.layout}, hourly, calendar {b.calendar_text}"
+        )
     d = summary.definition
     if d is None:
         return "built-in Paris format (detected from the content), hourly, Europe/Paris|FR|"
