@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from flowcast.records import DeadLetter, Reading, is_calendar, is_sensor_id
-from models.evaluate import InputCounts, ordered_readings
+from producers.files import InputCounts, ordered_readings
 from producers.normalise import ReadCounts, iter_normalised
 from producers.sources import DefinitionError, load_definition, parse_definition
 from producers.sources.columns import HeaderMismatchError

@@ -9,11 +9,12 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from flowcast.cli import app
+from commands.cli import app
+from commands.evaluate import evaluate_files
+from commands.replay import EXIT_INPUT, EXIT_OK, run_replay
 from flowcast.records import Reading
 from flowcast.settings import Settings
-from models.evaluate import InputCounts, evaluate, ordered_readings
-from producers.replay_command import EXIT_INPUT, EXIT_OK, run_replay
+from producers.files import InputCounts, ordered_readings
 from producers.sources import load_definition
 
 DATA = Path(__file__).resolve().parents[2] / "data"
@@ -63,7 +64,7 @@ def test_sources_check_fails_in_one_clear_line(args: tuple[str, ...], message: s
 
 def test_evaluate_with_a_source_reports_its_input_counts(tmp_path: Path) -> None:
     definition = load_definition(PEMS_TOML)
-    report = evaluate([PEMS], definition=definition)
+    report = evaluate_files([PEMS], definition=definition)
     assert report["records"] == 27 * 24 and report["sensors"] == 1
     assert report["input"]["rows"] == 27 * 288 and report["input"]["incomplete_hours"] == 0
     assert report["source"]["name"] == "pems"
