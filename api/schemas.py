@@ -61,6 +61,70 @@ class ForecastOut(BaseModel):
     produced_at: datetime
 
 
+OUTLOOK_HOUR_EXAMPLE: dict[str, Any] = {**FORECAST_EXAMPLE, "horizon": 1, "usual": 1010.0}
+
+
+class OutlookHourOut(ForecastOut):
+    """One hour of a sensor's outlook: a forecast, how many hours ahead, the usual flow."""
+
+    model_config = ConfigDict(json_schema_extra={"example": OUTLOOK_HOUR_EXAMPLE})
+    horizon: int = Field(ge=1, le=24, description="hours after observed_ts")
+    usual: float | None = Field(description="the sensor's profile flow for that hour")
+
+
+class OutlookOut(BaseModel):
+    """The latest 24-hour outlook of one sensor: hours observed_ts + 1 h … + 24 h, in order."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "sensor_id": "4264",
+                "observed_ts": "2022-06-17T14:00:00Z",
+                "forecasts": [OUTLOOK_HOUR_EXAMPLE],
+            }
+        }
+    )
+    sensor_id: str
+    observed_ts: datetime
+    forecasts: list[OutlookHourOut]
+
+
+class ChallengerOut(BaseModel):
+    """The sensor's drift challenger: none, on trial beside the champion, or serving."""
+
+    phase: Literal["none", "on_trial", "serving"]
+    started: datetime | None = None
+    serving_since: datetime | None = None
+    reason: str | None = None
+
+
+class SensorStatusOut(BaseModel):
+    """What the sensor's worker reports: hours seen and learnt, served model, challenger."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "example": {
+                "sensor_id": "4264",
+                "hours_seen": 720,
+                "hours_learned": 719,
+                "first_ts": "2022-05-18T14:00:00Z",
+                "last_ts": "2022-06-17T14:00:00Z",
+                "model": "linear",
+                "model_version": "1.0.0",
+                "challenger": {"phase": "none"},
+            }
+        }
+    )
+    sensor_id: str
+    hours_seen: int
+    hours_learned: int
+    first_ts: datetime | None
+    last_ts: datetime | None
+    model: str | None
+    model_version: str | None
+    challenger: ChallengerOut
+
+
 class ReadingOut(BaseModel):
     """One normalised hourly count (the `Reading` record)."""
 
@@ -102,6 +166,7 @@ class SensorDetail(SensorOut):
 
     last_reading: ReadingOut | None = None
     forecast: ForecastOut | None = None
+    status: SensorStatusOut | None = None
 
 
 class HistoryPoint(BaseModel):
@@ -152,6 +217,10 @@ class PredictIn(Strict):
         if not in_service_range(utc):
             raise ValueError("ts must be between 1970 and 2200")
         return utc
+
+
+class PredictOut(OutlookHourOut):
+    """The forecast of the requested hour, taken from the sensor's latest outlook."""
 
 
 class RowError(BaseModel):
@@ -250,11 +319,21 @@ class ResetOut(BaseModel):
     """What a sensor reset deleted."""
 
     model_config = ConfigDict(
-        json_schema_extra={"example": {"sensor_id": "4264", "state": True, "latest": True}}
+        json_schema_extra={
+            "example": {
+                "sensor_id": "4264",
+                "state": True,
+                "latest": True,
+                "outlook": True,
+                "status": True,
+            }
+        }
     )
     sensor_id: str
     state: bool
     latest: bool
+    outlook: bool
+    status: bool
 
 
 class StatusOut(BaseModel):

@@ -4,6 +4,10 @@ Values are returned as parsed JSON dicts in their wire form; a malformed value w
 someone else is skipped (logged), never turned into a 500. `Store.latest_raw` is the hot path's
 exception: the worker validated the forecast before writing it, so its stored JSON bytes are
 served as they are (only a cheap check that they are a JSON object).
+
+Outlooks and sensor statuses are validated (`models.outlook`, `models.status`: pure data, no
+model code); one that is not valid raises `StoredValueError` (a JSON 503 naming the value,
+`api.errors`). The gateway never reads the workers' model checkpoints (``redis_keys.STATE``).
 """
 
 from __future__ import annotations
@@ -16,8 +20,38 @@ from redis.asyncio import Redis
 
 from api.coalesce import HashReader
 from flowcast import redis_keys as keys
+from models.outlook import Outlook
+from models.status import SensorStatus
 
 log = logging.getLogger(__name__)
+
+
+class StoredValueError(Exception):
+    """A value the workers write (an outlook, a status) is not valid in Redis."""
+
+    def __init__(self, what: str, sensor_id: str) -> None:
+        super().__init__(
+            f"the stored {what} of sensor {sensor_id!r} is unreadable; its worker rewrites "
+            "it with the sensor's next reading"
+        )
+        self.what = what
+        self.sensor_id = sensor_id
+
+
+def _bytes(value: bytes | str) -> bytes:
+    return value.encode() if isinstance(value, str) else value
+
+
+def _outlook(raw: bytes, sensor_id: str) -> Outlook:
+    try:
+        outlook = Outlook.from_json(raw)
+    except ValueError as exc:
+        log.warning("outlook of sensor %r in Redis is not valid: %s", sensor_id, exc)
+        raise StoredValueError("outlook", sensor_id) from exc
+    if outlook.sensor_id != sensor_id:
+        log.warning("outlook stored under sensor %r names another sensor", sensor_id)
+        raise StoredValueError("outlook", sensor_id)
+    return outlook
 
 
 def _parse(raw: bytes | str | None, what: str) -> dict[str, Any] | None:
@@ -132,27 +166,58 @@ class Store:
         """sensor_id → that sensor's metric accumulators."""
         return _parse_hash(await self.redis.hgetall(keys.EVALUATION), "evaluation")
 
-    async def state(self, sensor_id: str) -> bytes | None:
-        """The sensor's core state checkpoint."""
-        value = await self.redis.hget(keys.STATE, sensor_id)
-        return value.encode() if isinstance(value, str) else value
+    async def outlook_raw(self, sensor_id: str) -> tuple[bytes, Outlook] | None:
+        """The sensor's stored outlook JSON (served as is) and its validated form; None if
+        there is none; `StoredValueError` if it is not valid."""
+        raw = await self.redis.hget(keys.OUTLOOK, sensor_id)
+        if raw is None:
+            return None
+        data = _bytes(raw)
+        return data, _outlook(data, sensor_id)
 
-    async def states(self, sensor_ids: list[str]) -> dict[str, bytes]:
-        """State checkpoints of the given sensors (absent ones left out)."""
+    async def outlooks(self, sensor_ids: list[str]) -> dict[str, Outlook | StoredValueError]:
+        """Validated outlooks of the given sensors (absent ones left out; invalid ones as
+        their `StoredValueError`, for the caller to report per sensor)."""
         if not sensor_ids:
             return {}
-        values = await self.redis.hmget(keys.STATE, sensor_ids)
-        pairs = zip(sensor_ids, values, strict=True)
-        return {s: v if isinstance(v, bytes) else v.encode() for s, v in pairs if v is not None}
+        values = await self.redis.hmget(keys.OUTLOOK, sensor_ids)
+        out: dict[str, Outlook | StoredValueError] = {}
+        for sensor_id, raw in zip(sensor_ids, values, strict=True):
+            if raw is None:
+                continue
+            try:
+                out[sensor_id] = _outlook(_bytes(raw), sensor_id)
+            except StoredValueError as exc:
+                out[sensor_id] = exc
+        return out
+
+    async def status(self, sensor_id: str) -> SensorStatus | None:
+        """The sensor's status as its worker wrote it; `StoredValueError` if not valid."""
+        raw = await self.redis.hget(keys.SENSOR_STATUS, sensor_id)
+        if raw is None:
+            return None
+        try:
+            status = SensorStatus.from_json(raw)
+        except ValueError as exc:
+            log.warning("status of sensor %r in Redis is not valid: %s", sensor_id, exc)
+            raise StoredValueError("status", sensor_id) from exc
+        if status.sensor_id != sensor_id:
+            raise StoredValueError("status", sensor_id)
+        return status
 
     async def feed_status(self) -> dict[str, Any] | None:
         """The live feed's status (``flowcast live``), or None if it never reported."""
         return _parse(await self.redis.get(keys.FEED_STATUS), "feed status")
 
     async def reset_sensor(self, sensor_id: str) -> dict[str, bool]:
-        """Delete the sensor's state checkpoint and latest forecast."""
+        """Delete the sensor's state checkpoint, latest forecast, outlook and status."""
         async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.hdel(keys.STATE, sensor_id)
-            pipe.hdel(keys.LATEST, sensor_id)
-            state, latest = await pipe.execute()
-        return {"state": bool(state), "latest": bool(latest)}
+            for key in (keys.STATE, keys.LATEST, keys.OUTLOOK, keys.SENSOR_STATUS):
+                pipe.hdel(key, sensor_id)
+            state, latest, outlook, status = await pipe.execute()
+        return {
+            "state": bool(state),
+            "latest": bool(latest),
+            "outlook": bool(outlook),
+            "status": bool(status),
+        }

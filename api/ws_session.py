@@ -6,7 +6,11 @@ same bounded queue, so a flood of client messages cannot grow memory.
 Protocol, server → client (JSON text frames):
 
 - ``{"type": "snapshot", "forecasts": [...]}`` on connect and after each subscribe;
-- ``{"type": "forecast" | "alert", "data": {...}}``, a pushed forecast or alert;
+- ``{"type": "forecast" | "alert", "data": {...}}``, a pushed forecast or alert; a forecast's
+  ``data`` is the Forecast object plus, when its sensor has an outlook, ``"outlook"``: the
+  outlook's columns ``{"flow": [...], "flow_low": [...], "flow_high": [...], "usual": [...]}``
+  (24 values each, index i is hour ``ts + i h``, rounded to 0.1 veh/h; the full outlook is
+  ``GET /forecasts/{sensor_id}/outlook``);
 - ``{"type": "batch", "messages": [<forecast | alert message>, ...]}``: several pushes in one
   frame, in order, sent when the client's queue held more than one at once (a client handles
   each element as if it had come alone);

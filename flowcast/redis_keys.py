@@ -6,12 +6,28 @@
   ``{"ts", "forecast": Forecast|null, "observed": float|null}`` written when the observation of
   ``ts`` arrives (rewriting an hour first removes that score: idempotent).
 - ``STATE``: hash sensor_id → the sensor's compact core state (bytes of
-  ``models.core.ForecastCore.export_sensor``), a checkpoint the gateway reads for /predict.
+  ``models.core.ForecastCore.export_sensor``), the worker's checkpoint. Only workers read it:
+  the gateway never deserialises model state (it serves ``OUTLOOK`` and ``SENSOR_STATUS``).
+- ``OUTLOOK``: hash sensor_id → the sensor's latest 24-hour outlook JSON
+  (``models.outlook.Outlook``): ``{"sensor_id", "observed_ts", "forecasts": [...]}``, the
+  Forecast objects of hours ``observed_ts + 1 h`` … ``+ 24 h`` in order, each with an added
+  ``"horizon"`` (1 … 24) and ``"usual"`` (the profile's flow for that hour, or null); extra
+  per-hour keys may be added. Written in the batch's transaction from the sensor's latest
+  state (once per sensor touched by the batch); served by ``GET /forecasts/{id}/outlook``,
+  ``POST /predict`` and ``POST /forecasts/batch``.
+- ``SENSOR_STATUS``: hash sensor_id → small JSON (``models.status.SensorStatus``):
+  ``{"sensor_id", "hours_seen", "hours_learned", "first_ts", "last_ts", "model",
+  "model_version", "challenger": {"phase": "none"|"on_trial"|"serving", "started",
+  "serving_since", "reason"}}``, written beside the outlook; read by the screens and by the
+  admin promote/rollback checks.
 - ``EVALUATION``: hash sensor_id → JSON of that sensor's metric accumulators per model.
 - ``LAST_READING``: hash sensor_id → latest Reading JSON.
 - ``STATS``: hash of worker counters (``processed``, ``duplicates``, ``dead_letters``), bumped in
   each batch's transaction: the pipeline's progress, readable without scraping every worker.
 - ``FORECASTS_CHANNEL`` / ``ALERTS_CHANNEL``: pub/sub, one JSON message per forecast / alert.
+  A forecast message is the Forecast JSON plus, when the sensor has an outlook, ``"outlook"``:
+  its columns ``{"flow": [24], "flow_low": [24], "flow_high": [24], "usual": [24]}`` (index i
+  is hour ``ts + i h``, values rounded to 0.1 veh/h; see ``models.outlook.Outlook.compact``).
 - ``ALERTS``: hash alert id → latest Alert JSON (``models.alerts.Alert``: ``id``, ``kind``,
   ``sensor_id``, ``ts``, ``phase``, ``severity``, ``message``, ``details``). The id is the
   de-duplication key ``kind:sensor:episode-start-hour``: a later phase of the same event
@@ -41,6 +57,8 @@ LATEST = f"{PREFIX}:forecast:latest"
 LAST_READING = f"{PREFIX}:reading:latest"
 EVALUATION = f"{PREFIX}:evaluation"
 STATE = f"{PREFIX}:state"
+OUTLOOK = f"{PREFIX}:outlook"
+SENSOR_STATUS = f"{PREFIX}:sensor:status"
 STATS = f"{PREFIX}:stats"
 FORECASTS_CHANNEL = f"{PREFIX}:forecasts"
 ALERTS_CHANNEL = f"{PREFIX}:alerts"

@@ -8,6 +8,7 @@ becomes a `DeadLetter`; the batch carries on.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import orjson
 
@@ -48,6 +49,11 @@ class BatchOutput:
     anomalies: dict[str, dict[str, object]] = field(default_factory=dict)  # sensor → last flags
     anomaly_counts: dict[str, int] = field(default_factory=dict)  # kind → readings flagged
     commands_done: dict[str, bytes] = field(default_factory=dict)  # sensor → command that ran
+    first_reading: dict[str, datetime] = field(default_factory=dict)  # sensor → first hour here
+    # filled after the batch ran, from each touched sensor's latest state (`stream.sensor_views`)
+    outlooks: dict[str, bytes] = field(default_factory=dict)  # sensor → Outlook JSON
+    statuses: dict[str, bytes] = field(default_factory=dict)  # sensor → SensorStatus JSON
+    pushes: dict[str, bytes] = field(default_factory=dict)  # sensor → pub/sub forecast message
 
 
 def decode(raw: KafkaRecord, source: str) -> Reading | DeadLetter:
@@ -113,6 +119,7 @@ def _process_one(core: ForecastCore, reading: Reading, raw: KafkaRecord, out: Ba
     out.processed += 1
     out.touched.add(sensor)
     out.last_reading[sensor] = reading
+    out.first_reading.setdefault(sensor, reading.ts)
     if step.anomalies:
         out.anomalies[sensor] = {"ts": format_utc(reading.ts), "kinds": list(step.anomalies)}
         for kind in step.anomalies:

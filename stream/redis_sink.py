@@ -2,7 +2,9 @@
 
 Writing the sensors' core states (checkpoints) in the same MULTI/EXEC as the forecasts keeps
 them consistent: after a crash, a replayed record is recognised as already processed exactly
-when its forecast is already in Redis. Keys and channels: `flowcast.redis_keys`.
+when its forecast is already in Redis. The outlook and status of each touched sensor (the JSON
+the gateway serves instead of opening states) go in the same transaction. Keys and channels:
+`flowcast.redis_keys`.
 """
 
 from __future__ import annotations
@@ -69,6 +71,10 @@ class RedisSink:
             return
         sensors = sorted(out.touched)
         pipe.hset(redis_keys.STATE, mapping={s: core.export_sensor(s) for s in sensors})
+        if out.statuses:
+            pipe.hset(redis_keys.SENSOR_STATUS, mapping=dict[Any, Any](out.statuses))
+        if out.outlooks:
+            pipe.hset(redis_keys.OUTLOOK, mapping=dict[Any, Any](out.outlooks))
         pipe.hset(
             redis_keys.EVALUATION,
             mapping={s: orjson.dumps(core.sensor_evaluation(s)) for s in sensors},
@@ -87,8 +93,8 @@ class RedisSink:
             pipe.zremrangebyscore(key, entries[0][0], entries[-1][0])
             pipe.zadd(key, {member: hour for hour, member in entries})
             pipe.zremrangebyrank(key, 0, -(self.history_hours + 1))
-        for message in latest.values():
-            pipe.publish(redis_keys.FORECASTS_CHANNEL, message)
+        for sensor, message in latest.items():
+            pipe.publish(redis_keys.FORECASTS_CHANNEL, out.pushes.get(sensor, message))
         await pipe.execute()
 
     @staticmethod
@@ -108,6 +114,14 @@ class RedisSink:
         for sensor, raw in out.commands_done.items():
             # only the command that ran: one an admin queued meanwhile stays for the next batch
             pipe.eval(DELETE_IF_UNCHANGED, 1, redis_keys.COMMANDS, sensor, raw)
+
+    async def load_statuses(self, sensors: Iterable[str]) -> dict[str, bytes]:
+        """The stored `models.status.SensorStatus` JSON of ``sensors`` that have one."""
+        names = list(sensors)
+        if not names:
+            return {}
+        raw: list[Any] = await self.client.hmget(redis_keys.SENSOR_STATUS, names)
+        return {name: value for name, value in zip(names, raw, strict=True) if value is not None}
 
     async def load_commands(self, sensors: Iterable[str]) -> dict[str, PendingCommand]:
         """Pending admin commands (see ``redis_keys.COMMANDS``) of ``sensors``."""

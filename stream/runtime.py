@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import redis.exceptions
@@ -18,10 +19,12 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, wai
 from flowcast.records import DeadLetter
 from models.core import ForecastCore
 from models.lifecycle import AuditEntry
+from models.status import SensorStatus
 from stream import metrics
 from stream.batch import BatchOutput, KafkaRecord, run_batch
 from stream.guard import screened_batch
 from stream.redis_sink import RedisSink
+from stream.sensor_views import add_views
 
 if TYPE_CHECKING:
     from models.tracking import WorkerTracker
@@ -48,6 +51,9 @@ class BatchRuntime:
         tracker: WorkerTracker | None = None,
     ) -> None:
         self.core = ForecastCore()
+        # first reading hour of each cached sensor, for its status (None: unknown, from a
+        # checkpoint written before statuses existed)
+        self.first_seen: dict[str, datetime | None] = {}
         self.sink = sink
         self.publish = publish
         self.source = source
@@ -56,6 +62,7 @@ class BatchRuntime:
     def forget_all(self) -> None:
         """Drop every cached state (after a rebalance, Redis holds the truth)."""
         self.core.sensors.clear()
+        self.first_seen.clear()
 
     async def handle(self, records: list[KafkaRecord]) -> BatchOutput:
         started = time.perf_counter()
@@ -67,6 +74,9 @@ class BatchRuntime:
         out = run_batch(self.core, decoded, self.source)
         out.audit[:0] = applied
         out.commands_done.update({s: c.raw for s, c in commands.items()})
+        for sensor, ts in out.first_reading.items():
+            self.first_seen.setdefault(sensor, ts)
+        add_views(out, self.core, out.touched, self.first_seen)
         await self._with_retries(lambda: self.sink.write(out, self.core))
         await self.publish(out, out.dead_letters)
         _record_metrics(out, time.perf_counter() - started)
@@ -80,12 +90,28 @@ class BatchRuntime:
         if not missing:
             return
         blobs = await self._with_retries(lambda: self.sink.load_states(missing))
+        statuses = await self._with_retries(lambda: self.sink.load_statuses(missing))
+        self._restore_first_seen(missing, blobs.keys(), statuses)
         for sensor, blob in blobs.items():
             try:
                 self.core.import_sensor(sensor, blob)
             except Exception:
                 log.exception("checkpoint of sensor %s unreadable: starting it afresh", sensor)
                 metrics.STATE_RESETS.inc()
+
+    def _restore_first_seen(
+        self, sensors: set[str], checkpointed: Iterable[str], statuses: dict[str, bytes]
+    ) -> None:
+        known = set(checkpointed)
+        for sensor in sensors:
+            raw = statuses.get(sensor)
+            try:
+                first = SensorStatus.from_json(raw).first_ts if raw is not None else None
+            except ValueError:
+                log.warning("status of sensor %s unreadable: first reading hour unknown", sensor)
+                first = None
+            if raw is not None or sensor in known:
+                self.first_seen[sensor] = first
 
     async def _with_retries(self, action: Callable[[], Awaitable[T]]) -> T:
         """``action()``, retried with backoff (0.1 s → `MAX_BACKOFF_S`) while Redis is away."""

@@ -1,8 +1,10 @@
-"""``POST /forecasts/batch``: a CSV of readings in, next-hour forecasts out; bad rows reported."""
+"""``POST /forecasts/batch``: a CSV of readings in, next-hour forecasts out; bad rows reported.
+
+Each row's forecast is the hour after it, taken from the sensor's latest stored outlook.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -10,7 +12,7 @@ from fastapi import APIRouter, File, HTTPException, UploadFile, status
 
 from api.batch_csv import BatchFormatError, parse_batch
 from api.deps import CurrentUser, GatewayDep
-from api.predictor import CoreUnavailableError, predict_many
+from api.outlooks import forecast_or_reason
 from api.schemas import BatchOut, ErrorOut
 
 router = APIRouter(prefix="/forecasts", tags=["forecasts"])
@@ -33,7 +35,7 @@ async def read_limited(upload: UploadFile, limit: int = MAX_BYTES) -> bytes:
     responses={
         400: {"model": ErrorOut, "description": "unusable file (encoding, header, too many rows)"},
         413: {"model": ErrorOut, "description": "file too large"},
-        503: {"model": ErrorOut, "description": "Redis or the forecasting core unavailable"},
+        503: {"model": ErrorOut, "description": "Redis unavailable"},
     },
 )
 async def batch(
@@ -41,18 +43,18 @@ async def batch(
     _: CurrentUser,
     file: Annotated[UploadFile, File(description="CSV with sensor_id and ts columns")],
 ) -> BatchOut:
-    """Forecast the hour after each reading row, from the sensor's state checkpoint."""
+    """Forecast the hour after each reading row, from the sensor's latest outlook (a row whose
+    next hour the outlook does not hold is reported with the hours it does)."""
     try:
         rows, problems = parse_batch(await read_limited(file))
     except BatchFormatError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     sensors = sorted({row[1] for row in rows})
-    blobs = await gateway.store.states(sensors)
-    wanted = [(row[1], row[2].replace(minute=0, second=0, microsecond=0) + HOUR) for row in rows]
-    try:
-        results = await asyncio.to_thread(predict_many, blobs, wanted) if rows else []
-    except CoreUnavailableError as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
+    outlooks = await gateway.store.outlooks(sensors)
+    results = [
+        forecast_or_reason(outlooks, sensor, ts.replace(minute=0, second=0, microsecond=0) + HOUR)
+        for _, sensor, ts in rows
+    ]
     forecasts: list[Any] = []
     errors: list[tuple[int, str]] = list(problems)
     for row, result in zip(rows, results, strict=True):

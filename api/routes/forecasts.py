@@ -10,8 +10,9 @@ from fastapi import APIRouter, HTTPException, Query, Response, status
 from api.catalog import Place
 from api.context import Gateway
 from api.deps import CurrentUser, GatewayDep, SensorIdPath
-from api.schemas import ErrorOut, ForecastOut, HistoryOut
+from api.schemas import ErrorOut, ForecastOut, HistoryOut, OutlookOut
 from flowcast.records import TrafficState, is_sensor_id
+from models.outlook import Outlook
 
 router = APIRouter(prefix="/forecasts", tags=["forecasts"])
 MAX_IDS = 5000
@@ -136,3 +137,31 @@ async def history(
 async def known(gateway: Gateway, sensor_id: str) -> bool:
     """Whether the catalog or Redis knows ``sensor_id``."""
     return sensor_id in await gateway.catalog.places() or await gateway.store.is_seen(sensor_id)
+
+
+OUTLOOK_ERRORS: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorOut, "description": "unknown sensor, or no outlook for it yet"},
+    503: {"model": ErrorOut, "description": "Redis unavailable or the outlook unreadable"},
+}
+
+
+async def stored_outlook(gateway: Gateway, sensor_id: str) -> tuple[bytes, Outlook]:
+    """The sensor's outlook (stored JSON, validated form); 404 saying whether the sensor is
+    unknown or has no outlook yet; 503 (`api.store.StoredValueError`) if it is unreadable."""
+    found = await gateway.store.outlook_raw(sensor_id)
+    if found is not None:
+        return found
+    if not await known(gateway, sensor_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown sensor {sensor_id!r}")
+    raise HTTPException(
+        status.HTTP_404_NOT_FOUND,
+        f"no outlook for sensor {sensor_id!r} yet: it comes with the sensor's next forecast",
+    )
+
+
+@router.get("/{sensor_id}/outlook", response_model=OutlookOut, responses=OUTLOOK_ERRORS)
+async def outlook(gateway: GatewayDep, _: CurrentUser, sensor_id: SensorIdPath) -> Response:
+    """The sensor's latest 24-hour outlook: hours observed_ts + 1 h … + 24 h, each a forecast
+    with its ``horizon`` and the ``usual`` flow of that hour (validated, served as stored)."""
+    raw, _checked = await stored_outlook(gateway, sensor_id)
+    return Response(raw, media_type="application/json")

@@ -1,8 +1,9 @@
 """Model lifecycle by hand: promote a sensor's challenger, roll back a switch, read the audit.
 
-The gateway never edits a live state: it checks the sensor's checkpoint, then queues the
-command in ``redis_keys.COMMANDS``; the worker owning the sensor applies it before that
-sensor's next batch and records the outcome in the audit log.
+The gateway never edits nor opens a live state: it checks the challenger phase in the sensor's
+status (``redis_keys.SENSOR_STATUS``, JSON its worker writes), then queues the command in
+``redis_keys.COMMANDS``; the worker owning the sensor applies it before that sensor's next
+batch and records the outcome in the audit log.
 """
 
 from __future__ import annotations
@@ -15,24 +16,26 @@ from api.alert_schemas import CommandOut
 from api.alerts_store import AlertsStore
 from api.deps import AdminUser, GatewayDep, SensorIdPath
 from api.schemas import ErrorOut
-from models.state import load_state
 
 router = APIRouter(tags=["lifecycle"])
 RESPONSES: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorOut, "description": "no state for this sensor"},
+    404: {"model": ErrorOut, "description": "no status for this sensor"},
     409: {"model": ErrorOut, "description": "nothing to promote / roll back"},
+    503: {"model": ErrorOut, "description": "Redis unavailable or the status unreadable"},
 }
 
 
 async def _queue(
     gateway: GatewayDep, sensor_id: str, command: Literal["promote", "rollback"], by: str
 ) -> dict[str, Any]:
-    blob = await gateway.store.state(sensor_id)
-    if blob is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"no state for sensor {sensor_id!r}")
-    challenger = load_state(blob).life.challenger
-    serving = challenger is not None and challenger.serving_since is not None
-    if command == "promote" and (challenger is None or serving):
+    found = await gateway.store.status(sensor_id)
+    if found is None:
+        raise HTTPException(
+            status.HTTP_404_NOT_FOUND, f"no status for sensor {sensor_id!r}: no worker ran it yet"
+        )
+    phase = found.challenger.phase
+    serving = phase == "serving"
+    if command == "promote" and phase != "on_trial":
         raise HTTPException(status.HTTP_409_CONFLICT, "no challenger on trial to promote")
     if command == "rollback" and not serving:
         raise HTTPException(status.HTTP_409_CONFLICT, "no challenger serving to roll back")

@@ -1,44 +1,38 @@
-"""``POST /predict``: an ad-hoc forecast for one sensor and hour from its state checkpoint."""
+"""``POST /predict``: the forecast of one sensor and hour, from its latest stored outlook."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 
 from api.deps import CurrentUser, GatewayDep
-from api.predictor import CoreUnavailableError, predict_many
-from api.schemas import ErrorOut, ForecastOut, PredictIn
+from api.outlooks import HourNotInOutlookError, hour_from
+from api.routes.forecasts import stored_outlook
+from api.schemas import ErrorOut, PredictIn, PredictOut
 
 router = APIRouter(prefix="/predict", tags=["forecasts"])
 
 
 @router.post(
     "",
-    response_model=ForecastOut,
+    response_model=PredictOut,
     responses={
-        404: {"model": ErrorOut, "description": "no model state for this sensor"},
-        422: {"model": ErrorOut, "description": "hour too far ahead, or malformed body"},
-        503: {"model": ErrorOut, "description": "Redis or the forecasting core unavailable"},
+        404: {"model": ErrorOut, "description": "unknown sensor, or no outlook for it yet"},
+        422: {"model": ErrorOut, "description": "hour outside the outlook, or malformed body"},
+        503: {"model": ErrorOut, "description": "Redis unavailable or its outlook unreadable"},
     },
 )
 async def predict(body: PredictIn, gateway: GatewayDep, _: CurrentUser) -> dict[str, Any]:
-    """Forecast the flow of ``sensor_id`` for the hour containing ``ts``."""
-    blob = await gateway.store.state(body.sensor_id)
-    if blob is None:
-        raise HTTPException(
-            status.HTTP_404_NOT_FOUND, f"no model state for sensor {body.sensor_id!r}"
-        )
+    """Forecast the flow of ``sensor_id`` for the hour containing ``ts``.
+
+    The hour must be one of the sensor's latest outlook (the 24 hours after its last
+    observation); the answer is that hour's forecast, as the worker computed it.
+    """
+    _raw, outlook = await stored_outlook(gateway, body.sensor_id)
     hour = body.ts.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
     try:
-        [result] = await asyncio.to_thread(
-            predict_many, {body.sensor_id: blob}, [(body.sensor_id, hour)]
-        )
-    except CoreUnavailableError as exc:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc)) from exc
-    if isinstance(result, str):
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, result)
-    forecast: dict[str, Any] = result
-    return forecast
+        return hour_from(outlook, hour)
+    except HourNotInOutlookError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc

@@ -1,4 +1,5 @@
-"""``GET /sensors`` and ``GET /sensors/{sensor_id}``: catalog positions plus Redis state."""
+"""``GET /sensors`` and ``GET /sensors/{sensor_id}``: catalog positions plus what workers wrote
+(last reading, latest forecast, status)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from fastapi import APIRouter, HTTPException, status
 from api.catalog import Place
 from api.deps import CurrentUser, GatewayDep, SensorIdPath
 from api.schemas import ErrorOut, SensorDetail, SensorOut
+from api.store import StoredValueError
 
 router = APIRouter(prefix="/sensors", tags=["sensors"])
 
@@ -40,12 +42,20 @@ async def list_sensors(gateway: GatewayDep, _: CurrentUser) -> list[SensorOut]:
 
 @router.get("/{sensor_id}", responses={404: {"model": ErrorOut, "description": "unknown sensor"}})
 async def get_sensor(gateway: GatewayDep, _: CurrentUser, sensor_id: SensorIdPath) -> SensorDetail:
-    """One sensor with its last reading and latest forecast."""
+    """One sensor with its last reading, latest forecast and status (hours seen, served
+    model, challenger phase); an unreadable status is left out (logged)."""
     places = await gateway.catalog.places()
     reading = await gateway.store.reading(sensor_id)
     forecast = await gateway.store.latest(sensor_id)
-    if sensor_id not in places and reading is None and forecast is None:
+    try:
+        found = await gateway.store.status(sensor_id)
+    except StoredValueError:
+        found = None
+    if sensor_id not in places and reading is None and forecast is None and found is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"unknown sensor {sensor_id!r}")
     place = places.get(sensor_id) or Place(sensor_id, None, None, None)
     body = _sensor(place, reading, forecast is not None)
-    return SensorDetail.model_validate({**body, "last_reading": reading, "forecast": forecast})
+    extra = {"last_reading": reading, "forecast": forecast}
+    return SensorDetail.model_validate(
+        {**body, **extra, "status": found.to_dict() if found else None}
+    )

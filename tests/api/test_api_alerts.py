@@ -10,9 +10,9 @@ from fastapi.testclient import TestClient
 from gateway_helpers import auth
 
 from flowcast import redis_keys as keys
-from models.adapt import Challenger
+from flowcast.records import hour_start
 from models.alerts import make_alert
-from models.state import SensorState, dump_state
+from models.status import ChallengerStatus, SensorStatus
 
 ALERT = make_alert("drift", "4264", 459471, "detected", "sensor 4264: drift", reason="error")
 ANOMALY = make_alert("anomaly.stuck", "191", 459480, "detected", "sensor 191: stuck")
@@ -25,14 +25,19 @@ def _seed_alerts(client: redis.Redis) -> None:
     )
 
 
-def _seed_state(client: redis.Redis, serving: bool | None) -> None:
-    """A synthetic sensor state: no challenger (None), on trial (False) or serving (True)."""
-    state = SensorState(last_hour=459500)
+def _seed_status(client: redis.Redis, serving: bool | None) -> None:
+    """A sensor status: no challenger (None), on trial (False) or serving (True)."""
+    challenger = ChallengerStatus()
     if serving is not None:
-        state.life.challenger = Challenger(
-            459471, "linear", "error", serving_since=459490 if serving else None
+        challenger = ChallengerStatus(
+            "serving" if serving else "on_trial",
+            started=hour_start(459471),
+            serving_since=hour_start(459490) if serving else None,
+            reason="error",
         )
-    client.hset(keys.STATE, "4264", dump_state(state))
+    last = hour_start(459500)
+    status = SensorStatus("4264", 30, 29, None, last, "linear", "1.0.0", challenger)
+    client.hset(keys.SENSOR_STATUS, "4264", status.to_json())
 
 
 def test_alerts_are_listed_filtered_and_acknowledged(
@@ -60,15 +65,15 @@ def test_promote_and_rollback_queue_a_command_when_there_is_something_to_do(
 ) -> None:
     headers = auth(admin_token)
     assert client.post("/admin/sensors/4264/promote", headers=headers).status_code == 404
-    _seed_state(redis_client, serving=None)
+    _seed_status(redis_client, serving=None)
     assert client.post("/admin/sensors/4264/promote", headers=headers).status_code == 409
-    _seed_state(redis_client, serving=False)
+    _seed_status(redis_client, serving=False)
     assert client.post("/admin/sensors/4264/rollback", headers=headers).status_code == 409
     promoted = client.post("/admin/sensors/4264/promote", headers=headers)
     assert promoted.status_code == 202 and promoted.json()["status"] == "pending"
     command = orjson.loads(redis_client.hget(keys.COMMANDS, "4264"))
     assert command["command"] == "promote" and command["by"] == "admin"
-    _seed_state(redis_client, serving=True)
+    _seed_status(redis_client, serving=True)
     assert client.post("/admin/sensors/4264/rollback", headers=headers).status_code == 202
     actions = [e["action"] for e in client.get("/audit", headers=headers).json()]
     assert actions == ["rollback_requested", "promote_requested"]

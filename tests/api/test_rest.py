@@ -12,6 +12,8 @@ from gateway_helpers import T0, auth, make_forecast, make_reading
 from flowcast import redis_keys as keys
 from flowcast.records import format_utc, hour_index
 from models.core import ForecastCore
+from models.outlook import Outlook
+from stream.sensor_views import outlook_of
 
 
 def test_latest_lists_every_sensor_as_forecast_objects(client, admin_token, seed) -> None:
@@ -118,45 +120,62 @@ def test_evaluation_merges_the_accumulators_the_workers_wrote(client, admin_toke
     assert body["sensors"] == 2 and body["scored"] > 0
 
 
-def trained_state(sensor_id: str, hours: int = 72) -> tuple[bytes, ForecastCore]:
-    """A real core state after ``hours`` synthetic hourly readings."""
+def trained_outlook(sensor_id: str, hours: int = 72) -> Outlook:
+    """A real outlook, as a worker writes it, after ``hours`` synthetic hourly readings."""
     core = ForecastCore()
     for i in range(hours):
         flow = 400.0 + 300.0 * ((i % 24) / 24)
         core.process(make_reading(sensor_id, T0 + timedelta(hours=i), flow=flow))
-    return core.export_sensor(sensor_id), core
+    outlook = outlook_of(core, sensor_id)
+    assert outlook is not None
+    return outlook
 
 
-def test_predict_uses_the_state_checkpoint(client, admin_token, redis_client) -> None:
-    blob, core = trained_state("4264")
-    redis_client.hset(keys.STATE, "4264", blob)
-    next_hour = T0 + timedelta(hours=72)
-    response = client.post(
-        "/predict",
-        json={"sensor_id": "4264", "ts": format_utc(next_hour)},
-        headers=auth(admin_token),
-    )
+def test_outlook_serves_24_hours_and_tells_unknown_from_not_yet(
+    client, admin_token, redis_client, seed
+) -> None:
+    outlook = trained_outlook("4264")
+    redis_client.hset(keys.OUTLOOK, "4264", outlook.to_json())
+    response = client.get("/forecasts/4264/outlook", headers=auth(admin_token))
     assert response.status_code == 200, response.text
-    expected = core.predict_at("4264", next_hour)
-    assert response.json()["flow"] == pytest.approx(expected.flow)
+    body = response.json()
+    assert body["sensor_id"] == "4264" and body["observed_ts"] == format_utc(outlook.observed_ts)
+    assert [f["horizon"] for f in body["forecasts"]] == list(range(1, 25))
+    assert body["forecasts"][23]["ts"] == format_utc(outlook.observed_ts + timedelta(hours=24))
+    assert body["forecasts"][5]["usual"] == pytest.approx(outlook.hours[5].usual)
+    assert client.get("/forecasts/4264/outlook").status_code == 401
+    unknown = client.get("/forecasts/nope/outlook", headers=auth(admin_token))
+    assert unknown.status_code == 404 and "unknown sensor" in unknown.json()["detail"]
+    seed(readings=[make_reading("777")])
+    not_yet = client.get("/forecasts/777/outlook", headers=auth(admin_token))
+    assert not_yet.status_code == 404 and "no outlook" in not_yet.json()["detail"]
+
+
+def test_predict_answers_from_the_stored_outlook(client, admin_token, redis_client) -> None:
+    outlook = trained_outlook("4264")
+    redis_client.hset(keys.OUTLOOK, "4264", outlook.to_json())
+    post = lambda sensor, ts: client.post(  # noqa: E731
+        "/predict", json={"sensor_id": sensor, "ts": format_utc(ts)}, headers=auth(admin_token)
+    )
+    next_hour = T0 + timedelta(hours=72)
+    response = post("4264", next_hour + timedelta(minutes=30))
+    assert response.status_code == 200, response.text
+    assert response.json()["flow"] == pytest.approx(outlook.hours[0].forecast.flow)
     assert response.json()["ts"] == format_utc(next_hour)
-    too_far = client.post(
-        "/predict",
-        json={"sensor_id": "4264", "ts": format_utc(next_hour + timedelta(days=60))},
-        headers=auth(admin_token),
-    )
-    assert too_far.status_code == 422 and "not" in too_far.json()["detail"]
-    unknown = client.post(
-        "/predict",
-        json={"sensor_id": "5671", "ts": format_utc(next_hour)},
-        headers=auth(admin_token),
-    )
-    assert unknown.status_code == 404
+    assert response.json()["horizon"] == 1
+    later = post("4264", next_hour + timedelta(hours=23))
+    assert later.json()["horizon"] == 24
+    assert later.json()["flow"] == pytest.approx(outlook.hours[23].forecast.flow)
+    too_far = post("4264", next_hour + timedelta(hours=24))
+    assert too_far.status_code == 422
+    detail = too_far.json()["detail"]
+    assert f"{format_utc(next_hour)} to {format_utc(next_hour + timedelta(hours=23))}" in detail
+    assert post("4264", next_hour - timedelta(hours=1)).status_code == 422
+    assert post("5671", next_hour).status_code == 404
 
 
 def test_batch_reports_bad_rows(client, admin_token, redis_client) -> None:
-    blob, _core = trained_state("4264")
-    redis_client.hset(keys.STATE, "4264", blob)
+    redis_client.hset(keys.OUTLOOK, "4264", trained_outlook("4264").to_json())
     last = T0 + timedelta(hours=71)
     csv = (
         "sensor_id;ts;flow\n"
@@ -164,16 +183,22 @@ def test_batch_reports_bad_rows(client, admin_token, redis_client) -> None:
         "4264;yesterday;1\n"
         f"5671;{format_utc(last)};3\n"
         f";{format_utc(last)};3\n"
+        f"4264;{format_utc(last + timedelta(hours=5))};500\n"
+        f"4264;{format_utc(last + timedelta(hours=30))};500\n"
     )
     response = client.post(
         "/forecasts/batch", files={"file": ("r.csv", csv, "text/csv")}, headers=auth(admin_token)
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert body["rows"] == 4
-    assert [f["ts"] for f in body["forecasts"]] == [format_utc(last + timedelta(hours=1))]
-    assert [e["line"] for e in body["errors"]] == [3, 4, 5]
-    assert "no model state" in body["errors"][1]["detail"]
+    assert body["rows"] == 6
+    assert [f["ts"] for f in body["forecasts"]] == [
+        format_utc(last + timedelta(hours=1)),
+        format_utc(last + timedelta(hours=6)),
+    ]
+    assert [e["line"] for e in body["errors"]] == [3, 4, 5, 7]
+    assert "no outlook for sensor '5671'" in body["errors"][1]["detail"]
+    assert "outside sensor 4264's outlook" in body["errors"][3]["detail"]
 
 
 def test_batch_rejects_unusable_files(client, admin_token) -> None:
@@ -185,13 +210,20 @@ def test_batch_rejects_unusable_files(client, admin_token) -> None:
     assert post(b"sensor_id,ts\n" + b"4264,x\n" * 300_000).status_code == 413
 
 
-def test_admin_reset_deletes_state_and_latest(client, admin_token, redis_client, seed) -> None:
+def test_admin_reset_deletes_what_workers_wrote(client, admin_token, redis_client, seed) -> None:
     seed(forecasts=[make_forecast("4264")])
     redis_client.hset(keys.STATE, "4264", b"blob")
+    redis_client.hset(keys.OUTLOOK, "4264", b"{}")
     response = client.post("/admin/sensors/4264/reset", headers=auth(admin_token))
-    assert response.json() == {"sensor_id": "4264", "state": True, "latest": True}
-    assert not redis_client.hexists(keys.STATE, "4264")
-    assert not redis_client.hexists(keys.LATEST, "4264")
+    assert response.json() == {
+        "sensor_id": "4264",
+        "state": True,
+        "latest": True,
+        "outlook": True,
+        "status": False,
+    }
+    for key in (keys.STATE, keys.LATEST, keys.OUTLOOK):
+        assert not redis_client.hexists(key, "4264")
 
 
 def test_admin_users_are_shared_in_redis(client, admin_token, redis_client) -> None:

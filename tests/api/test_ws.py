@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import time
+from datetime import timedelta
 
 import pytest
 import redis
 from fastapi.testclient import TestClient
-from gateway_helpers import make_forecast
+from gateway_helpers import T0, make_forecast, make_reading
 from starlette.testclient import WebSocketDenialResponse
 from starlette.websockets import WebSocketDisconnect
 
 from flowcast import redis_keys as keys
+from models.core import ForecastCore
+from stream.sensor_views import outlook_of, push_message
 
 
 def wait_subscribed(redis_client: redis.Redis, deadline_s: float = 10.0) -> None:
@@ -104,3 +107,27 @@ def test_ws_bad_sensor_filter_is_refused(client, operator_token) -> None:
     with pytest.raises(WebSocketDenialResponse) as denied, client.websocket_connect(url):
         pass
     assert denied.value.status_code == 422
+
+
+def test_ws_forecast_push_carries_the_24_hour_outlook(client, operator_token, redis_client) -> None:
+    core = ForecastCore()
+    for i in range(48):
+        core.process(make_reading("4264", T0 + timedelta(hours=i), flow=300.0 + 10 * (i % 24)))
+    outlook = outlook_of(core, "4264")
+    assert outlook is not None
+    forecast = outlook.hours[0].forecast
+    wait_subscribed(redis_client)
+    with client.websocket_connect(f"/ws/forecasts?token={operator_token}") as ws:
+        assert ws.receive_json()["type"] == "snapshot"
+        redis_client.publish(keys.FORECASTS_CHANNEL, push_message(forecast.to_json(), outlook))
+        message = ws.receive_json()
+    assert message["type"] == "forecast"
+    data = message["data"]
+    assert {k: v for k, v in data.items() if k != "outlook"} == forecast.to_dict()
+    assert {k: len(v) for k, v in data["outlook"].items()} == {
+        "flow": 24,
+        "flow_low": 24,
+        "flow_high": 24,
+        "usual": 24,
+    }
+    assert data["outlook"]["flow"][23] == round(outlook.hours[23].forecast.flow, 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +20,11 @@ from flowcast.settings import Settings
 from models.core import ForecastCore
 from models.report import report_from_accumulators
 from models.state import load_state
+from models.status import SensorStatus
 from producers.files import InputCounts, ordered_readings
 from producers.publisher import publish_all
 from stream.batch import history_entry
+from stream.sensor_views import outlook_of, status_of
 
 pytestmark = pytest.mark.integration
 DATA = Path(__file__).resolve().parents[2] / "data" / "paris"
@@ -38,17 +41,19 @@ def expected_outputs(readings: Iterable[Reading]) -> Expected:
     core = ForecastCore()
     history: dict[str, dict[int, dict[str, Any]]] = {}
     latest: dict[str, Forecast] = {}
+    first: dict[str, datetime] = {}
     for reading in readings:
         step = core.process(reading)
         if step.duplicate:
             continue
+        first.setdefault(reading.sensor_id, reading.ts)
         if step.scored is not None or step.observed is not None:
             entry = orjson.loads(history_entry(reading, step.scored))
             history.setdefault(reading.sensor_id, {})[hour_index(reading.ts)] = entry
         if step.forecast is not None:
             latest[reading.sensor_id] = step.forecast
     report = core.evaluation_report()
-    return {"core": core, "history": history, "latest": latest, "report": report}
+    return {"core": core, "history": history, "latest": latest, "report": report, "first": first}
 
 
 def strip(forecast: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -90,11 +95,32 @@ def assert_redis_matches(client: redis.Redis, expected: Expected) -> None:
     for sensor, state in core.sensors.items():
         restored = load_state(client.hget(redis_keys.STATE, sensor))
         assert (restored.readings, restored.learned) == (state.readings, state.learned), sensor
+        assert_views_match(client, core, sensor, expected["first"][sensor])
+
+
+def assert_views_match(
+    client: redis.Redis, core: ForecastCore, sensor: str, first: datetime
+) -> None:
+    """The worker's outlook and status of ``sensor`` are those of the uninterrupted core."""
+    outlook = outlook_of(core, sensor)
+    stored = client.hget(redis_keys.OUTLOOK, sensor)
+    if outlook is None:
+        assert stored is None, sensor
+    else:
+        got = orjson.loads(stored)
+        assert [h["horizon"] for h in got["forecasts"]] == list(range(1, 25)), sensor
+        assert [strip(h) for h in got["forecasts"]] == [
+            strip(h.to_dict()) for h in outlook.hours
+        ], sensor
+    status = SensorStatus.from_json(client.hget(redis_keys.SENSOR_STATUS, sensor))
+    assert status == status_of(core, sensor, first), sensor
 
 
 def test_worker_forecasts_equal_the_in_process_core(
     fresh_topics: Settings, redis_client: redis.Redis, start_worker: Callable[..., ManagedProcess]
 ) -> None:
+    pubsub = redis_client.pubsub(ignore_subscribe_messages=True)
+    pubsub.subscribe(redis_keys.FORECASTS_CHANNEL)
     readings = real_readings("export_2022_sts-peres_191.csv.gz", "historique_*.csv.gz")[::1]
     readings = [r for r in readings if r.ts.month <= 4]
     counts = publish_all(
@@ -108,6 +134,16 @@ def test_worker_forecasts_equal_the_in_process_core(
     worker = start_worker(fresh_topics)
     wait_until_caught_up(redis_client, expected, worker)
     assert_redis_matches(redis_client, expected)
+    pushed = None
+    deadline = time.monotonic() + 10
+    while pushed is None and time.monotonic() < deadline:
+        pushed = pubsub.get_message(timeout=1)  # None also for the subscription's own reply
+    assert pushed is not None, "no forecast published"
+    columns = orjson.loads(pushed["data"])["outlook"]
+    assert {k: len(v) for k, v in columns.items()} == dict.fromkeys(
+        ("flow", "flow_low", "flow_high", "usual"), 24
+    )
+    pubsub.close()
 
 
 def test_a_worker_killed_mid_replay_loses_and_repeats_nothing(
