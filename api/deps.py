@@ -1,8 +1,10 @@
 """Dependencies of the routes, as ``Annotated`` aliases (full-stack-fastapi-template style).
 
 ``CurrentUser`` accepts any valid token of an existing account; ``AdminUser`` also requires the
-admin role. The token's role must still be the account's role (a demoted or deleted account's
-tokens stop working within a few seconds: `api.users.CACHE_SECONDS`).
+admin role. The token's role and token version must still be the account's (a deleted
+account's tokens, and those issued before a password or role change, stop working within a
+few seconds on every replica: `api.users.CACHE_SECONDS`; at once on the replica that made the
+change).
 
 Every dependency here is ``async def``: FastAPI runs a sync dependency in a worker thread,
 a needless hop per request on the hot path. A token's signature is verified once, then its
@@ -60,14 +62,16 @@ async def authorise(gateway: Gateway, token: str | None, roles: frozenset[Role])
         claims = gateway.tokens.decode(token)
     except TokenError as exc:
         raise AuthError(status.HTTP_401_UNAUTHORIZED, str(exc)) from exc
-    if await gateway.users.role_of(claims.username) != claims.role:
+    account = await gateway.users.account(claims.username)
+    if account is None or (account.role, account.version) != (claims.role, claims.version):
         raise AuthError(status.HTTP_401_UNAUTHORIZED, "token no longer valid for this account")
     if claims.role not in roles:
         raise AuthError(status.HTTP_403_FORBIDDEN, f"role {claims.role.value!r} not allowed")
     return claims
 
 
-async def _require(gateway: Gateway, token: str | None, roles: frozenset[Role]) -> Claims:
+async def require(gateway: Gateway, token: str | None, roles: frozenset[Role]) -> Claims:
+    """`authorise`, its failures as HTTP 401 (with ``WWW-Authenticate``) / 403."""
     try:
         return await authorise(gateway, token, roles)
     except AuthError as exc:
@@ -95,10 +99,11 @@ class BearerUser(OAuth2PasswordBearer):
     async def __call__(self, request: Request) -> Claims:  # type: ignore[override]
         """The verified claims of the request's bearer token."""
         token = await super().__call__(request)
-        return await _require(get_gateway(request), token, self.roles)
+        return await require(get_gateway(request), token, self.roles)
 
 
+ADMIN_ONLY = frozenset({Role.ADMIN})
 current_user = BearerUser(frozenset(Role))  # any signed-in operator or admin
-admin_user = BearerUser(frozenset({Role.ADMIN}))  # an admin
+admin_user = BearerUser(ADMIN_ONLY)  # an admin
 CurrentUser = Annotated[Claims, Depends(current_user)]
 AdminUser = Annotated[Claims, Depends(admin_user)]

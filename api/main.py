@@ -1,7 +1,9 @@
 """The FastAPI app factory: routes, dashboard, metrics, error handlers and the lifespan.
 
 The lifespan connects Redis (socket timeouts: a dead Redis is a quick 503, never a hang),
-bootstraps the admin account and runs the single pub/sub `Broadcaster` task.
+bootstraps the admin account, and runs the single pub/sub `Broadcaster` task and the task that
+re-checks open WebSocket sessions (`api.sessions`). In production it refuses weak or missing
+secrets (`flowcast.secret_strength`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ from api.routes import (
 )
 from api.security import resolve_jwt_secret
 from api.users import bootstrap_admin
+from flowcast import redaction
+from flowcast.secret_strength import require_production_secrets
 from flowcast.settings import Settings
 
 STATIC_DIR = Path(__file__).parent / "static"
@@ -58,16 +62,25 @@ def connect_redis(settings: Settings) -> Redis:
 def _lifespan(gateway: Gateway, owns_redis: bool):  # type: ignore[no-untyped-def]
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        redaction.install()  # whatever configured logging, its handlers redact secrets
         try:
             await bootstrap_admin(gateway.users, gateway.settings)
         except RedisError as exc:
             log.error("could not bootstrap the admin account (Redis: %s)", exc)
-        task = asyncio.create_task(gateway.broadcaster.run(), name="flowcast-broadcaster")
+        tasks = [
+            asyncio.create_task(gateway.broadcaster.run(), name="flowcast-broadcaster"),
+            asyncio.create_task(
+                gateway.sessions.watch(gateway.users, gateway.settings.ws_auth_recheck_s),
+                name="flowcast-session-recheck",
+            ),
+        ]
         try:
             yield
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            gateway.users.hasher.close()
             await gateway.replay.stop()
             if owns_redis:
                 await gateway.redis.aclose()
@@ -77,6 +90,9 @@ def _lifespan(gateway: Gateway, owns_redis: bool):  # type: ignore[no-untyped-de
 
 def create_app(settings: Settings, redis: Redis | None = None) -> FastAPI:
     """Build a gateway app; ``redis`` (async client) defaults to one built from settings."""
+    for secret in settings.secrets():
+        redaction.register_secret(secret)
+    require_production_secrets(settings)
     gateway = Gateway(
         settings=settings,
         redis=redis if redis is not None else connect_redis(settings),

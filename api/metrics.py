@@ -51,6 +51,18 @@ class GatewayMetrics:
             "WebSocket clients disconnected for being too slow",
             registry=self.registry,
         )
+        self.logins = Counter(
+            "flowcast_login_attempts",
+            "Login attempts by outcome: ok, failed (hashed, wrong), limited (429 before "
+            "hashing), busy (503, every hashing slot taken)",
+            ["outcome"],
+            registry=self.registry,
+        )
+        self.ws_revoked = Counter(
+            "flowcast_ws_revoked",
+            "WebSocket sessions closed with 4401 (token expired or revoked)",
+            registry=self.registry,
+        )
         self.forecast_age = Gauge(
             "flowcast_newest_forecast_age_seconds",
             "Seconds since the newest forecast seen by this gateway was produced",

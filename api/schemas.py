@@ -303,6 +303,15 @@ class ReplayIn(Strict):
     files: list[str] = Field(default_factory=list, max_length=100)
     speed: str = Field(default="max", pattern=r"^(max|[0-9]+(\.[0-9]+)?)$")
 
+    @field_validator("files")
+    @classmethod
+    def _plain_names(cls, files: list[str]) -> list[str]:
+        """A file name is 1-255 printable characters (a NUL byte is no path: 422, not 500)."""
+        for name in files:
+            if not 1 <= len(name) <= 255 or not name.isprintable():
+                raise ValueError("file names must be 1-255 printable characters")
+        return files
+
 
 class ReplayOut(BaseModel):
     """State of the replay subprocess."""

@@ -1,10 +1,15 @@
 """Secrets, password hashing and JWT access tokens (HS256, signed, expiring, with a role).
 
+A token names its account's *token version* (``ver``): the account store draws a new one when
+the password really changes, the role changes or the account is re-created, so every older
+token stops working (`api.deps.authorise`). A token is also refused once older than the
+maximum token age, whatever its expiry says.
+
 >>> secret = "x" * 32
->>> token = issue_token(secret, "alice", Role.OPERATOR, expiry_minutes=5)
+>>> token = issue_token(secret, "alice", Role.OPERATOR, expiry_minutes=5, version="v1")
 >>> claims = decode_token(secret, token)
->>> (claims.username, claims.role)
-('alice', <Role.OPERATOR: 'operator'>)
+>>> (claims.username, claims.role, claims.version)
+('alice', <Role.OPERATOR: 'operator'>, 'v1')
 >>> TokenCache(secret).decode(token) == claims
 True
 """
@@ -22,11 +27,13 @@ from datetime import UTC, datetime, timedelta
 import jwt
 from pwdlib import PasswordHash
 
-from flowcast.settings import PLACEHOLDER_SECRETS, Settings
+from flowcast import redaction
+from flowcast.secret_strength import SECRET, weakness
+from flowcast.settings import Settings
 
 ALGORITHM = "HS256"
 ISSUER = "flowcast"
-MIN_SECRET_LENGTH = 32
+DEFAULT_MAX_AGE_S = 12 * 3600.0
 _hasher = PasswordHash.recommended()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 log = logging.getLogger(__name__)
@@ -45,27 +52,30 @@ class TokenError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class Claims:
-    """What a verified token says about its bearer."""
+    """What a verified token says about its bearer, and until when it is valid."""
 
     username: str
     role: Role
+    version: str = ""  # the account's token version when the token was issued
+    expires_at: float = float("inf")  # POSIX seconds: exp, or iat + the maximum token age
 
 
 def resolve_jwt_secret(settings: Settings) -> str:
     """The signing secret: required and strong in production, random per process in dev.
 
-    Raises ``ValueError`` in production when the secret is unset, a placeholder or short.
+    Raises ``ValueError`` in production when the secret is unset or weak
+    (`flowcast.secret_strength`: placeholder, common word, short, low entropy).
     """
     secret = settings.jwt_secret
     if settings.environment == "production":
-        if secret is None or secret.strip().lower() in PLACEHOLDER_SECRETS:
-            raise ValueError("FLOWCAST_JWT_SECRET must be set to a real secret in production")
-        if len(secret) < MIN_SECRET_LENGTH:
-            raise ValueError(f"FLOWCAST_JWT_SECRET must be at least {MIN_SECRET_LENGTH} chars")
-        return secret
-    if secret is None or not secret.strip():
+        why = weakness(secret, SECRET)
+        if why is not None:
+            raise ValueError(f"FLOWCAST_JWT_SECRET {why}: set a random secret in production")
+    elif secret is None or not secret.strip():
         log.warning("FLOWCAST_JWT_SECRET unset: using a random per-process secret (dev only)")
-        return secrets.token_urlsafe(48)
+        secret = secrets.token_urlsafe(48)
+    assert secret is not None
+    redaction.register_secret(secret)
     return secret
 
 
@@ -85,12 +95,16 @@ def verify_password(password: str, hashed: str | None) -> bool:
         return False
 
 
-def issue_token(secret: str, username: str, role: Role, *, expiry_minutes: int) -> str:
-    """A signed JWT for ``username`` with its ``role``, valid ``expiry_minutes``."""
+def issue_token(
+    secret: str, username: str, role: Role, *, expiry_minutes: float, version: str = ""
+) -> str:
+    """A signed JWT for ``username`` with its ``role`` and token ``version``, valid
+    ``expiry_minutes``."""
     now = datetime.now(UTC)
     payload = {
         "sub": username,
         "role": role.value,
+        "ver": version,
         "iss": ISSUER,
         "iat": now,
         "exp": now + timedelta(minutes=expiry_minutes),
@@ -98,20 +112,16 @@ def issue_token(secret: str, username: str, role: Role, *, expiry_minutes: int) 
     return jwt.encode(payload, secret, algorithm=ALGORITHM)
 
 
-def decode_token(secret: str, token: str) -> Claims:
-    """Verify signature, expiry and issuer; raise `TokenError` with a reason otherwise."""
-    return _verify(secret, token)[0]
-
-
-def _verify(secret: str, token: str) -> tuple[Claims, int]:
-    """`decode_token`, also returning the token's ``exp`` (POSIX seconds)."""
+def decode_token(secret: str, token: str, max_age_s: float = DEFAULT_MAX_AGE_S) -> Claims:
+    """Verify signature, expiry, issue time, maximum age and issuer; raise `TokenError` with
+    a reason otherwise."""
     try:
         payload = jwt.decode(
             token,
             secret,
             algorithms=[ALGORITHM],
             issuer=ISSUER,
-            options={"require": ["exp", "sub", "role", "iss"]},
+            options={"require": ["exp", "iat", "sub", "role", "iss"]},
         )
     except jwt.ExpiredSignatureError as exc:
         raise TokenError("token expired") from exc
@@ -121,23 +131,36 @@ def _verify(secret: str, token: str) -> tuple[Claims, int]:
         role = Role(payload["role"])
     except ValueError as exc:
         raise TokenError("token has an unknown role") from exc
-    return Claims(username=str(payload["sub"]), role=role), int(payload["exp"])
+    issued, expires = float(payload["iat"]), float(payload["exp"])
+    if time.time() >= issued + max_age_s:
+        raise TokenError("token older than the maximum token age")
+    version = payload.get("ver", "")
+    return Claims(
+        username=str(payload["sub"]),
+        role=role,
+        version=version if isinstance(version, str) else "",
+        expires_at=min(expires, issued + max_age_s),
+    )
 
 
 class TokenCache:
     """Verified claims per token until its expiry, in a bounded LRU (``maxsize`` tokens).
 
     A token is fully verified (`decode_token`) the first time it is seen; later look-ups of
-    the same token string skip the signature check but still refuse it once ``exp`` has passed
-    (the same rule as PyJWT: valid while now < exp). Failures are never cached, so garbage
-    tokens cannot evict good ones. Whether the account still exists with the token's role is
-    not a property of the token: the caller checks it on every request (`api.deps.authorise`).
+    the same token string skip the signature check but still refuse it once ``exp`` (or its
+    maximum age) has passed (the same rule as PyJWT: valid while now < exp). Failures are never
+    cached, so garbage tokens cannot evict good ones. Whether the account still exists with the
+    token's role and version is not a property of the token: the caller checks it on every
+    request (`api.deps.authorise`).
     """
 
-    def __init__(self, secret: str, maxsize: int = 4096) -> None:
+    def __init__(
+        self, secret: str, maxsize: int = 4096, max_age_s: float = DEFAULT_MAX_AGE_S
+    ) -> None:
         self.secret = secret
         self.maxsize = maxsize
-        self._entries: OrderedDict[str, tuple[int, Claims]] = OrderedDict()
+        self.max_age_s = max_age_s
+        self._entries: OrderedDict[str, tuple[float, Claims]] = OrderedDict()
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -146,8 +169,8 @@ class TokenCache:
         """The claims of ``token``; `TokenError` if it is invalid or expired."""
         entry = self._entries.get(token)
         if entry is None:
-            claims, exp = _verify(self.secret, token)
-            self._entries[token] = (exp, claims)
+            claims = decode_token(self.secret, token, self.max_age_s)
+            self._entries[token] = (claims.expires_at, claims)
             if len(self._entries) > self.maxsize:
                 self._entries.popitem(last=False)
             return claims

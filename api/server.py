@@ -15,18 +15,23 @@
   objects, a ~40–100 ms pause of every request in flight, several times a second under load.
   Collections are also made rarer (`GC_THRESHOLDS`): a thousand WebSocket sessions are many
   long-lived objects too, and each full collection paused a fan-out for 25–180 ms.
+- Logging: uvicorn's own configuration, with a `flowcast.redaction.RedactingFilter` on every
+  handler and a root handler for the gateway's own loggers (`log_config`): no line shows a
+  token or a secret, even uvicorn's ``WebSocket /ws/forecasts?token=…`` line.
 - WebSocket permessage-deflate is off: each pushed message would otherwise be compressed once
   per client, the largest per-client cost of the fan-out, for ~300-byte messages.
 """
 
 from __future__ import annotations
 
+import copy
 import gc
 import importlib.util
 from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
+from uvicorn.config import LOGGING_CONFIG
 
 from api.main import create_app
 from flowcast.settings import Settings, get_settings
@@ -57,6 +62,17 @@ def tls_options(settings: Settings) -> dict[str, str]:
     return {"ssl_certfile": str(cert), "ssl_keyfile": str(key)}
 
 
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging configuration with the redacting filter on every handler, and the
+    root logger (the gateway's own loggers) on uvicorn's ``default`` handler."""
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["filters"] = {"redact": {"()": "flowcast.redaction.RedactingFilter"}}
+    for handler in config["handlers"].values():
+        handler["filters"] = ["redact"]
+    config["root"] = {"handlers": ["default"], "level": "INFO"}
+    return config
+
+
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
     """Everything `run_api` passes to ``uvicorn.run`` but the app (checks TLS first)."""
     tls = tls_options(settings)
@@ -83,6 +99,7 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "proxy_headers": settings.tls_offloaded,
         "forwarded_allow_ips": settings.forwarded_allow_ips,
         "access_log": settings.api_access_log,
+        "log_config": log_config(),
         "log_level": "info",
         **tls,
     }

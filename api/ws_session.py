@@ -18,6 +18,11 @@ Protocol, server → client (JSON text frames):
   ``ping_interval``), ``{"type": "pong"}``, ``{"type": "error", "detail": "..."}``, never batched.
 
 Client → server: ``{"action": "subscribe", "sensors": [...] | null}`` and ``{"action": "ping"}``.
+
+Close codes: 4401 when the session's token expires or is revoked (re-checked every
+``ws_auth_recheck_s``, `api.sessions`), 1013 for a client too slow, 1008 for a flood, 1011
+when Redis cannot give the first snapshot (a later Redis failure on a subscribe is answered
+with an ``error`` message; the session stays open).
 """
 
 from __future__ import annotations
@@ -30,10 +35,13 @@ from typing import Any
 
 import anyio
 import orjson
+from redis.exceptions import RedisError
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from api.broadcaster import Subscriber, frames
 from api.context import Gateway
+from api.errors import REDIS_DOWN
+from api.sessions import UNAUTHORISED, Ticket
 from flowcast.records import is_sensor_id
 
 MAX_MESSAGE = 16 * 1024
@@ -98,10 +106,17 @@ async def _then_cancel(job: Callable[[], Awaitable[None]], scope: anyio.CancelSc
 class Session:
     """Runs one accepted connection until the client leaves, floods or falls behind."""
 
-    def __init__(self, ws: WebSocket, gateway: Gateway, ping_interval: float = 20.0) -> None:
+    def __init__(
+        self,
+        ws: WebSocket,
+        gateway: Gateway,
+        ping_interval: float = 20.0,
+        ticket: Ticket | None = None,
+    ) -> None:
         self.ws = ws
         self.gateway = gateway
         self.ping_interval = ping_interval
+        self.ticket = ticket or Ticket("unknown")
         self.bucket = TokenBucket(rate=5.0, burst=20)
         self.sent = 0  # sends so far (the keepalive's clock)
 
@@ -118,8 +133,13 @@ class Session:
         broadcaster = self.gateway.broadcaster
         sub = broadcaster.add(sensors)
         try:
-            await self.ws.send_text(await self.snapshot(sensors))
-            reason = await self._serve(sub)
+            try:
+                first = await self.snapshot(sensors)
+            except RedisError:
+                reason: tuple[int, str] | None = (1011, REDIS_DOWN)
+            else:
+                await self.ws.send_text(first)
+                reason = await self._serve(sub)
         except GONE:
             return
         finally:
@@ -137,12 +157,18 @@ class Session:
             self.gateway.metrics.ws_kicked.inc()
             reason = (1013, "client too slow; messages were dropped")
 
+        async def until_revoked() -> None:
+            nonlocal reason
+            await self.ticket.revoked.wait()
+            self.gateway.metrics.ws_revoked.inc()
+            reason = (UNAUTHORISED, self.ticket.reason)
+
         async def receive() -> None:
             nonlocal reason
             reason = await self._receive_loop(sub)
 
         async with anyio.create_task_group() as group:
-            for job in (until_slow, receive, lambda: self._send_loop(sub)):
+            for job in (until_slow, until_revoked, receive, lambda: self._send_loop(sub)):
                 group.start_soon(_then_cancel, job, group.cancel_scope)
             group.start_soon(self._keepalive, sub)
         return reason
@@ -211,6 +237,10 @@ class Session:
             sensors = parse_sensors(data.get("sensors"))
         except ValueError as exc:
             return [message("error", detail=str(exc))]
+        try:
+            snapshot = await self.snapshot(sensors)
+        except RedisError:
+            return [message("error", detail=REDIS_DOWN)]
         sub.sensors = sensors
         listed = sorted(sensors) if sensors is not None else None
-        return [message("subscribed", sensors=listed), await self.snapshot(sensors)]
+        return [message("subscribed", sensors=listed), snapshot]

@@ -8,8 +8,9 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev-secret"})
@@ -53,7 +54,26 @@ class Settings(BaseSettings):
     admin_user: str = "admin"
     admin_password: str | None = None
     jwt_secret: str | None = None
-    jwt_expiry_minutes: int = 60
+    jwt_expiry_minutes: int = Field(default=60, ge=1)
+    jwt_max_age_minutes: int = Field(
+        default=12 * 60, ge=1, description="oldest token accepted, whatever its expiry says"
+    )
+    metrics_token: str | None = Field(
+        default=None, description="bearer credential of the Prometheus scrape of /metrics"
+    )
+    login_hash_workers: int = Field(
+        default=1, ge=1, description="threads that hash login passwords (their own pool)"
+    )
+    login_hash_queue: int = Field(
+        default=8, ge=1, description="logins hashing or waiting at most; more answer 503"
+    )
+    login_window_s: float = Field(default=60.0, gt=0, description="window of the counts below")
+    login_failures_per_address: int = Field(
+        default=20, ge=1, description="failed logins per client address per window"
+    )
+    login_failures_per_user_address: int = Field(
+        default=5, ge=1, description="failed logins per (client address, username) per window"
+    )
     worker_metrics_port: int = Field(default=0, description="0 = no metrics endpoint")
     worker_metrics_host: str = Field(default="127.0.0.1", description="0.0.0.0 in containers")
     worker_tracking: bool = Field(default=True, description="log the worker to MLflow")
@@ -85,6 +105,35 @@ class Settings(BaseSettings):
     )
     live_metrics_port: int = Field(default=0, description="0 = no metrics endpoint")
     live_metrics_host: str = Field(default="127.0.0.1", description="0.0.0.0 in containers")
+    ws_auth_recheck_s: float = Field(
+        default=5.0, gt=0, le=5.0, description="sessions re-check expiry and revocation"
+    )
+    ws_auth_timeout_s: float = Field(
+        default=5.0, gt=0, description="deadline of the first-message authentication"
+    )
+    ws_max_per_user: int = Field(default=20, ge=1, description="open WebSockets per user")
+    ws_max_per_address: int = Field(
+        default=50, ge=1, description="open WebSockets per client address"
+    )
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] = "PLAIN"
+    kafka_username: str | None = None
+    kafka_password: str | None = None
+
+    @model_validator(mode="after")
+    def _token_ages(self) -> Settings:
+        if self.jwt_expiry_minutes > self.jwt_max_age_minutes:
+            raise ValueError(
+                "FLOWCAST_JWT_EXPIRY_MINUTES must not exceed FLOWCAST_JWT_MAX_AGE_MINUTES"
+            )
+        return self
+
+    def secrets(self) -> list[str]:
+        """Every secret this configuration holds (to redact from logs)."""
+        found = [self.admin_password, self.jwt_secret, self.metrics_token, self.kafka_password]
+        for url in (self.redis_url, self.mlflow_uri):
+            found.append(urlsplit(url).password if url else None)
+        return [secret for secret in found if secret]
 
 
 @lru_cache(maxsize=1)

@@ -272,9 +272,13 @@ function onForecast(f) {
 function connect() {
   const proto = location.protocol === "https:" ? "wss" : "ws";
   setConn("wait", "connecting…");
-  const ws = new WebSocket(`${proto}://${location.host}/ws/forecasts?token=${encodeURIComponent(state.token)}`);
+  // the token goes in the first message, never in the URL (URLs end up in logs)
+  const ws = new WebSocket(`${proto}://${location.host}/ws/forecasts?auth=message`);
   state.ws = ws;
-  ws.onopen = () => { setConn("on", "live"); state.retry = 1000; };
+  ws.onopen = () => {
+    ws.send(JSON.stringify({ type: "auth", token: state.token }));
+    setConn("on", "live"); state.retry = 1000;
+  };
   ws.onmessage = (event) => {
     const frame = JSON.parse(event.data);
     // several queued pushes may arrive as one {"type": "batch", "messages": [...]} frame
@@ -292,6 +296,7 @@ function connect() {
   };
   ws.onclose = (event) => {
     if (!state.token) return;
+    if (event.code === 4401) { logout(); return; } // token expired or revoked: sign in again
     setConn("off", `offline (${event.reason || event.code}), retrying`);
     setTimeout(connect, state.retry);
     state.retry = Math.min(state.retry * 2, 30000);

@@ -124,11 +124,15 @@ class Stack:
     sensors: list[str]
     gateway: ManagedProcess
     redis_pid: int | None = None
+    metrics_token: str = ""
 
 
-def gateway_env(redis_url: str, port: int, password: str) -> dict[str, str]:
-    """Environment of the gateway child: this one plus Redis, port and fresh secrets."""
-    return {
+def gateway_env(
+    redis_url: str, port: int, password: str, ws_clients: int | None = None
+) -> dict[str, str]:
+    """Environment of the gateway child: this one plus Redis, port and fresh secrets (the
+    metrics scrape token is the admin password); ``ws_clients`` raises the WebSocket caps."""
+    env = {
         **os.environ,
         "PYTHONUNBUFFERED": "1",
         "FLOWCAST_REDIS_URL": redis_url,
@@ -137,7 +141,11 @@ def gateway_env(redis_url: str, port: int, password: str) -> dict[str, str]:
         "FLOWCAST_ADMIN_USER": "admin",
         "FLOWCAST_ADMIN_PASSWORD": password,
         "FLOWCAST_JWT_SECRET": secrets.token_urlsafe(32),
+        "FLOWCAST_METRICS_TOKEN": password,
     }
+    if ws_clients is not None:  # one bench user and address opens them all
+        env["FLOWCAST_WS_MAX_PER_USER"] = env["FLOWCAST_WS_MAX_PER_ADDRESS"] = str(ws_clients)
+    return env
 
 
 def get_token(base_url: str, password: str) -> str:
@@ -156,7 +164,9 @@ def _answers(url: str) -> bool:
 
 
 @contextmanager
-def gateway_stack(settings: Settings, log_dir: Path, out: Console) -> Iterator[Stack]:
+def gateway_stack(
+    settings: Settings, log_dir: Path, out: Console, ws_clients: int | None = None
+) -> Iterator[Stack]:
     """Redis (embedded unless configured) seeded with real forecasts, and a gateway child."""
     with ExitStack() as stack:
         redis_url, redis_pid = settings.redis_url, None
@@ -172,13 +182,13 @@ def gateway_stack(settings: Settings, log_dir: Path, out: Console) -> Iterator[S
             "gateway",
             [sys.executable, "-m", "commands.cli", "api"],
             log_dir / "gateway.log",
-            env=gateway_env(redis_url, port, password),
+            env=gateway_env(redis_url, port, password, ws_clients),
         ).start()
         stack.callback(gateway.terminate)
         base_url = f"http://127.0.0.1:{port}"
         gateway.wait_for(lambda: _answers(base_url + "/health"), 60, "the gateway /health")
         token = get_token(base_url, password)
-        yield Stack(base_url, redis_url, token, sensors, gateway, redis_pid)
+        yield Stack(base_url, redis_url, token, sensors, gateway, redis_pid, password)
 
 
 def existing_sensors(redis_url: str) -> list[str]:
@@ -521,9 +531,10 @@ def ws_worker(job: WsJob) -> list[tuple[str, float]]:
     return uvloop.run(_ws_share(job))
 
 
-def connected_clients(base_url: str) -> int:
+def connected_clients(base_url: str, metrics_token: str) -> int:
     """The gateway's ``flowcast_ws_clients`` gauge."""
-    text = httpx.get(f"{base_url}/metrics", timeout=5).text
+    headers = {"Authorization": f"Bearer {metrics_token}"}
+    text = httpx.get(f"{base_url}/metrics", headers=headers, timeout=5).text
     for line in text.splitlines():
         if line.startswith("flowcast_ws_clients "):
             return int(float(line.split()[1]))
@@ -578,7 +589,7 @@ def run_ws_bench(
     to_send = distinct_forecasts(messages)
     with (
         tempfile.TemporaryDirectory(prefix="flowcast-bench-ws-") as tmp,
-        gateway_stack(settings, Path(tmp), out) as stack,
+        gateway_stack(settings, Path(tmp), out, ws_clients=clients) as stack,
         multiprocessing.get_context("spawn").Pool(len(shares)) as pool,
     ):
         url = stack.base_url.replace("http", "ws", 1) + f"/ws/forecasts?token={stack.token}"
@@ -586,7 +597,7 @@ def run_ws_bench(
         pending = pool.map_async(ws_worker, [WsJob(url, n, messages, until) for n in shares])
         began = time.perf_counter()
         stack.gateway.wait_for(
-            lambda: connected_clients(stack.base_url) >= clients,
+            lambda: connected_clients(stack.base_url, stack.metrics_token) >= clients,
             120,
             f"{clients} WebSocket clients",
         )

@@ -61,6 +61,7 @@ class Live:
     password: str
     held_back: Reading
     core: object
+    log_path: Path
 
 
 def held_back_split(data_dir: Path) -> tuple[list[Reading], Reading]:
@@ -88,7 +89,7 @@ def live(
     try:
         base = f"http://127.0.0.1:{port}"
         gateway.wait_for(lambda: _answers(base + "/health"), 60, "the gateway /health")
-        yield Live(base, password, held_back, core)
+        yield Live(base, password, held_back, core, tmp_path / "gateway.log")
     finally:
         gateway.terminate()
 
@@ -164,5 +165,8 @@ def test_dashboard_shows_live_forecasts(live: Live, redis_client: redis.Redis) -
             expect(conn).to_have_text("live")
             page.screenshot(path=str(ARTIFACTS / "dashboard.png"), full_page=True)
             assert errors == [], errors
+            token = page.evaluate("sessionStorage.getItem('flowcast-token')")
+            assert token and token not in live.log_path.read_text(encoding="utf-8")
+            assert "/ws/forecasts?auth=message" in live.log_path.read_text(encoding="utf-8")
         finally:
             browser.close()

@@ -81,7 +81,7 @@ def test_redis_down_is_a_fast_503() -> None:
 def test_metrics_label_requests_by_route_template(client, admin_token) -> None:
     client.get("/forecasts/4264", headers=auth(admin_token))
     client.get("/forecasts/5671", headers=auth(admin_token))
-    text = client.get("/metrics").text
+    text = client.get("/metrics", headers=auth(admin_token)).text
     assert (
         'flowcast_http_requests_total{method="GET",route="/forecasts/{sensor_id}",status="404"} 2.0'
         in text
