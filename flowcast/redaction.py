@@ -29,7 +29,10 @@ MIN_SECRET_LENGTH = 8  # shorter registered strings would redact ordinary words
 _SENSITIVE = r"[A-Za-z0-9_.-]*(?:token|password|passwd|secret|api[_-]?key)[A-Za-z0-9_.-]*"
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     # key=value in query strings, forms, env dumps and log text
-    (re.compile(rf"(?i)(\b{_SENSITIVE}=)[^&\s\"'#,;)]+"), rf"\1{MASK}"),
+    (
+        re.compile(rf"(?i)(\b{_SENSITIVE}\s*=\s*)(?:\"[^\"]*\"|'[^']*'|[^&\s\"'#,;)]+)"),
+        rf"\1{MASK}",
+    ),
     # "key": "value" / 'key': 'value' in JSON or reprs
     (re.compile(rf"(?i)([\"']{_SENSITIVE}[\"']\s*:\s*)([\"'])(?:(?!\2).)*\2"), rf"\1\2{MASK}\2"),
     (re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]+"), rf"\1{MASK}"),

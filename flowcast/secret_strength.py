@@ -71,10 +71,32 @@ PASSWORD = Rule(min_length=12, min_bits=40.0)  # passwords of people and service
 
 
 def entropy_bits(text: str) -> float:
-    """Shannon entropy of ``text``'s characters times its length (bits)."""
+    """Shannon entropy of ``text``'s characters times its length (bits); a text that repeats
+    a shorter one counts only that one.
+
+    >>> entropy_bits("ab" * 16) == entropy_bits("ab")
+    True
+    """
+    text = text[: _period(text)]
     counts = Counter(text)
     total = len(text)
     return -sum(n * math.log2(n / total) for n in counts.values()) if total else 0.0
+
+
+def _period(text: str) -> int:
+    """The length of the shortest prefix ``text`` repeats (``len(text)`` if none)."""
+    for size in range(1, len(text) // 2 + 1):
+        if all(text[i] == text[i % size] for i in range(size, len(text))):
+            return size
+    return len(text)
+
+
+def _mostly_common(lowered: str) -> bool:
+    """Whether the text is little more than common words (``Password1234``, ``adminadmin``)."""
+    rest = lowered
+    for word in sorted((w for w in COMMON if len(w) >= 4), key=len, reverse=True):
+        rest = rest.replace(word, "")
+    return len(rest) < len(lowered) / 2
 
 
 def weakness(secret: str | None, rule: Rule) -> str | None:
@@ -85,7 +107,7 @@ def weakness(secret: str | None, rule: Rule) -> str | None:
     if len(secret) < rule.min_length:
         return f"is shorter than {rule.min_length} characters"
     letters = re.sub(r"[^a-z]", "", lowered)
-    if lowered in COMMON or letters in COMMON:
+    if lowered in COMMON or letters in COMMON or _mostly_common(lowered):
         return "is a common word or a placeholder"
     if len(set(secret)) < 5 or entropy_bits(secret) < rule.min_bits:
         return "has too little entropy (repeated or predictable characters)"

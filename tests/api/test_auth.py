@@ -194,7 +194,7 @@ def test_admin_cannot_delete_itself(client: TestClient, admin_token: str) -> Non
     assert response.status_code == 409
 
 
-@pytest.mark.parametrize("secret", [None, "", "changeme", "secret", "short"])
+@pytest.mark.parametrize("secret", [None, "", "changeme", "secret", "short", "password", "a" * 32])
 def test_production_refuses_missing_or_weak_secret(secret: str | None, redis_url: str) -> None:
     settings = Settings(environment="production", jwt_secret=secret, redis_url=redis_url)
     with pytest.raises(ValueError, match="FLOWCAST_JWT_SECRET"):

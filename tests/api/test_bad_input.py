@@ -33,6 +33,8 @@ BAD_REQUESTS = [
     ("POST", "/admin/users", {"username": "ab", "password": "long-enough", "role": "root"}),
     ("POST", "/admin/replay", {"action": "rewind"}),
     ("POST", "/admin/replay", {"action": "start", "speed": "fast"}),
+    ("POST", "/admin/replay", {"action": "start", "files": ["export\x00.csv.gz"]}),
+    ("POST", "/admin/replay", {"action": "start", "files": ["a/../\n/etc"]}),
     ("POST", "/forecasts/batch", None),
     ("GET", "/no/such/route", None),
     ("DELETE", "/sensors", None),
@@ -45,6 +47,22 @@ def test_bad_input_is_a_json_4xx(client, admin_token, method, path, body) -> Non
     assert 400 <= response.status_code < 500, response.text
     assert response.headers["content-type"].startswith("application/json")
     assert response.json()["detail"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"username": "ab", "password": "hunter2"},
+        {"username": "a b", "password": "hunter2-but-long"},
+        {"username": "ab", "password": "hunter2-but-long", "extra": 1},
+        {"password": "hunter2-but-long"},
+    ],
+)
+def test_a_422_never_echoes_the_password(client, admin_token, body) -> None:
+    response = client.post("/admin/users", json=body, headers=auth(admin_token))
+    assert response.status_code == 422
+    assert "hunter2" not in response.text
+    assert response.json()["detail"][0]["msg"]
 
 
 def test_malformed_json_body_is_422(client, admin_token) -> None:
