@@ -50,11 +50,11 @@ def register_secret(secret: str | None) -> None:
 
 def redact(text: str) -> str:
     """``text`` with every token, credential and registered secret masked."""
+    for pattern, replacement in _PATTERNS:
+        text = pattern.sub(replacement, text)
     for secret in _secrets:
         if secret in text:
             text = text.replace(secret, MASK)
-    for pattern, replacement in _PATTERNS:
-        text = pattern.sub(replacement, text)
     return text
 
 
