@@ -6,6 +6,7 @@ the run (and says so). Exit codes: 0 done, 1 broker/delivery failure, 2 bad inpu
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from rich.console import Console
 
+from flowcast.kafka_auth import client_kwargs
 from flowcast.settings import Settings
 from producers.checkpoint import ReplayCheckpoint, TopicEnds, fingerprint, lost_records
 from producers.filters import ReplayFilter
@@ -128,7 +130,7 @@ def replay_to_kafka(
         readings_topic=settings.readings_topic,
         deadletter_topic=settings.deadletter_topic,
         deadline_s=deadline_s,
-        factory=factory or make_kafka_producer,
+        factory=factory or functools.partial(make_kafka_producer, security=client_kwargs(settings)),
         notify=console.print,
         on_flushed=_saver(checkpoint, resume, topic_ends),
         flush_interval_s=CHECKPOINT_EVERY_S if checkpoint else None,
@@ -213,7 +215,7 @@ def checkpoint_position(
         yield None, None
         return
     try:
-        ends = TopicEnds(bootstrap, settings.readings_topic)
+        ends = TopicEnds(bootstrap, settings.readings_topic, security=client_kwargs(settings))
     except Exception as exc:
         raise PublishError(f"cannot read where {settings.readings_topic} ends: {exc!r}") from exc
     try:

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from kafka import KafkaAdminClient
 from kafka.admin import NewTopic
@@ -22,6 +23,7 @@ from tenacity import (
     wait_fixed,
 )
 
+from flowcast.kafka_auth import client_kwargs
 from flowcast.settings import Settings
 
 POLL_S = 0.05
@@ -33,14 +35,17 @@ def topic_names(settings: Settings) -> tuple[str, str, str]:
 
 
 @contextlib.contextmanager
-def admin_client(bootstrap: str, timeout_s: float = 10.0) -> Iterator[KafkaAdminClient]:
-    """A kafka-python admin client, closed on exit."""
+def admin_client(
+    bootstrap: str, timeout_s: float = 10.0, security: Mapping[str, Any] | None = None
+) -> Iterator[KafkaAdminClient]:
+    """A kafka-python admin client, closed on exit (``security``: `flowcast.kafka_auth`)."""
     timeout_ms = int(timeout_s * 1000)
     admin = KafkaAdminClient(
         bootstrap_servers=bootstrap,
         client_id="flowcast-admin",
         request_timeout_ms=timeout_ms,
         bootstrap_timeout_ms=timeout_ms,
+        **(security or {}),
     )
     try:
         yield admin
@@ -68,7 +73,7 @@ def ensure_topics(bootstrap: str, settings: Settings, timeout_s: float = 30.0) -
     that already exist are left as they are.
     """
     names = topic_names(settings)
-    with admin_client(bootstrap) as admin:
+    with admin_client(bootstrap, security=client_kwargs(settings)) as admin:
         missing = [name for name in names if name not in partition_counts(admin, names)]
         if missing:
             _create(admin, missing, settings.partitions)

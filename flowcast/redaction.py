@@ -1,7 +1,7 @@
 """Secrets never reach a log line: a `logging.Filter` that redacts tokens and credentials.
 
-It rewrites each record before any handler formats it: ``token=…`` / ``access_token=…`` and
-any other ``*token*``, ``*password*`` or ``*secret*`` query or form parameter, JSON
+It rewrites each record before any handler formats it (`install`): ``token=…``,
+``access_token=…`` and any other ``*token*``, ``*password*`` or ``*secret*`` parameter, JSON
 ``"access_token": "…"`` pairs, ``Authorization: Bearer …``, anything shaped like a JWT, the
 password of a ``scheme://user:password@host`` URL, and the exact text of every secret
 registered with `register_secret` (the JWT signing secret, the Redis password, …).
@@ -40,6 +40,7 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(\b[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s/]+@"), rf"\1{MASK}@"),
 )
 _secrets: set[str] = set()
+_state = {"factory_installed": False}
 
 
 def register_secret(secret: str | None) -> None:
@@ -97,8 +98,20 @@ class RedactingFilter(logging.Filter):
 
 
 def install(loggers: Iterable[str] = ("", "uvicorn", "uvicorn.error", "uvicorn.access")) -> None:
-    """Add one `RedactingFilter` to every handler of ``loggers`` (root by default) that lacks
-    one; records reach handlers through propagation, so handler filters see them all."""
+    """Redact every record of this process: each new record as it is created (a wrapped
+    log-record factory, so handlers configured later are covered too), and, belt and braces,
+    through one `RedactingFilter` on every handler of ``loggers`` (root by default)."""
+    if not _state["factory_installed"]:
+        previous = logging.getLogRecordFactory()
+        creation_filter = RedactingFilter()
+
+        def redacting_factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            record = previous(*args, **kwargs)
+            creation_filter.filter(record)
+            return record
+
+        logging.setLogRecordFactory(redacting_factory)
+        _state["factory_installed"] = True
     for name in loggers:
         for handler in logging.getLogger(name).handlers:
             if not any(isinstance(f, RedactingFilter) for f in handler.filters):

@@ -24,9 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -113,7 +114,13 @@ class ReplayCheckpoint:
 class TopicEnds:
     """The end offset of each partition of a topic, read through one consumer kept open."""
 
-    def __init__(self, bootstrap: str, topic: str, timeout_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        timeout_s: float = 10.0,
+        security: Mapping[str, Any] | None = None,
+    ) -> None:
         from kafka import KafkaConsumer
 
         self.topic = topic
@@ -121,6 +128,7 @@ class TopicEnds:
             bootstrap_servers=bootstrap,
             client_id="flowcast-replay-checkpoint",
             bootstrap_timeout_ms=int(timeout_s * 1000),
+            **(security or {}),
         )
 
     def read(self) -> dict[int, int]:

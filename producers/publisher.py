@@ -9,7 +9,7 @@ are sent again; only after ``deadline_s`` does `PublishError` end the run.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -56,8 +56,9 @@ class ProducerLike(Protocol):
 ProducerFactory = Callable[[str], ProducerLike]
 
 
-def make_kafka_producer(bootstrap: str) -> ProducerLike:
-    """A kafka-python producer: acks=all, retries, small linger, idempotent if supported."""
+def make_kafka_producer(bootstrap: str, security: Mapping[str, Any] | None = None) -> ProducerLike:
+    """A kafka-python producer: acks=all, retries, small linger, idempotent if supported;
+    ``security``: the connection's credentials (`flowcast.kafka_auth.client_kwargs`)."""
     from kafka import KafkaProducer
 
     wanted: dict[str, Any] = {
@@ -72,7 +73,7 @@ def make_kafka_producer(bootstrap: str) -> ProducerLike:
     }
     supported = KafkaProducer.DEFAULT_CONFIG
     config = {k: v for k, v in wanted.items() if k in supported or k == "bootstrap_servers"}
-    producer: ProducerLike = KafkaProducer(**config)
+    producer: ProducerLike = KafkaProducer(**config, **(security or {}))
     return producer
 
 

@@ -24,6 +24,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import CommitFailedError
 
 from flowcast.kafka_admin import ensure_topics
+from flowcast.kafka_auth import client_kwargs, faust_credentials
 from flowcast.settings import Settings
 from stream.kafka_io import (
     ForecastPublisher,
@@ -65,10 +66,16 @@ class ReadingsLoop:
             session_timeout_ms=max(6000, int(timeout_ms * 1.5)),
             heartbeat_interval_ms=1000,
             max_partition_fetch_bytes=4 * 1024 * 1024,
+            **client_kwargs(self.settings),
         )
 
     async def run(self) -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap, acks="all", linger_ms=5)
+        producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap,
+            acks="all",
+            linger_ms=5,
+            **client_kwargs(self.settings),
+        )
         consumer = self.consumer = self._consumer()
         await producer.start()
         publisher = ForecastPublisher(
@@ -132,6 +139,7 @@ def create_worker_app(settings: Settings, kafka_bootstrap: str, redis_url: str) 
         broker_rebalance_timeout=settings.rebalance_timeout_s,
         broker_session_timeout=max(6.0, settings.rebalance_timeout_s * 1.5),
         broker_heartbeat_interval=1.0,
+        broker_credentials=faust_credentials(settings),
         web_enabled=False,
     )
     client = aioredis.from_url(redis_url, socket_timeout=5, socket_connect_timeout=5)

@@ -21,12 +21,21 @@ def run_worker(settings: Settings, *, track: bool = True) -> None:
     import faust
     from prometheus_client import start_http_server
 
+    from flowcast import redaction
     from flowcast.kafka_admin import ensure_topics
+    from flowcast.secret_strength import require_production_secrets
     from models.tracking import WorkerTracker
     from stream.app import create_worker_app
     from stream.runtime import BatchRuntime
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    for secret in settings.secrets():
+        redaction.register_secret(secret)
+    redaction.install()
+    try:
+        require_production_secrets(settings, needs_kafka=True)
+    except ValueError as exc:
+        sys.exit(str(exc))
     ensure_topics(settings.kafka_bootstrap, settings)
     if settings.worker_metrics_port:
         start_http_server(settings.worker_metrics_port, addr=settings.worker_metrics_host)

@@ -15,13 +15,18 @@ USER_PATH = r"^[A-Za-z0-9_.@-]{1,64}$"
 
 
 def _child_env(gateway: GatewayDep) -> dict[str, str]:
-    """Point the replay child at the same broker and Redis as this gateway."""
+    """Point the replay child at the same broker (with the same credentials) and Redis as
+    this gateway."""
     settings = gateway.settings
-    env = {}
-    if settings.kafka_bootstrap:
-        env["FLOWCAST_KAFKA_BOOTSTRAP"] = settings.kafka_bootstrap
-    if settings.redis_url:
-        env["FLOWCAST_REDIS_URL"] = settings.redis_url
+    env = {"FLOWCAST_KAFKA_SECURITY_PROTOCOL": settings.kafka_security_protocol}
+    optional = {
+        "FLOWCAST_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
+        "FLOWCAST_REDIS_URL": settings.redis_url,
+        "FLOWCAST_KAFKA_SASL_MECHANISM": settings.kafka_sasl_mechanism,
+        "FLOWCAST_KAFKA_USERNAME": settings.kafka_username,
+        "FLOWCAST_KAFKA_PASSWORD": settings.kafka_password,
+    }
+    env |= {name: value for name, value in optional.items() if value}
     return env
 
 

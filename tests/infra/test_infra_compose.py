@@ -30,6 +30,10 @@ REQUIRED_SECRETS = (
     "FLOWCAST_ADMIN_PASSWORD",
     "POSTGRES_PASSWORD",
     "GF_SECURITY_ADMIN_PASSWORD",
+    "FLOWCAST_REDIS_PASSWORD",
+    "FLOWCAST_KAFKA_PASSWORD",
+    "KAFKA_BROKER_PASSWORD",
+    "FLOWCAST_METRICS_TOKEN",
 )
 SECRET_KEY = re.compile(r"PASSWORD|SECRET|TOKEN|CREDENTIAL|PRIVATE_KEY|API_KEY", re.IGNORECASE)
 URL_USERINFO = re.compile(r"\w+://[^/\s:@]+:(?P<password>[^@\s]+)@")
@@ -254,7 +258,8 @@ def test_app_services_run_in_production(name: str) -> None:
     env = environment(services()[name])
     assert env.get("FLOWCAST_ENVIRONMENT") == "production"
     assert env.get("FLOWCAST_KAFKA_BOOTSTRAP") == "kafka:9092"
-    assert env.get("FLOWCAST_REDIS_URL", "").startswith("redis://redis:6379")
+    redis_url = resolve(env.get("FLOWCAST_REDIS_URL", ""))
+    assert redis_url == "redis://default:<FLOWCAST_REDIS_PASSWORD>@redis:6379/0"
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
@@ -267,12 +272,12 @@ def test_flowcast_variables_are_settings(name: str) -> None:
     assert not unknown, f"service {name!r} sets variables no Settings field reads: {unknown}"
 
 
-def test_gateway_listens_on_8000_for_everyone() -> None:
+def test_gateway_listens_on_8000_in_its_container_and_on_loopback_on_the_host() -> None:
     api = services()["api"]
     env = environment(api)
     assert env["FLOWCAST_API_HOST"] == "0.0.0.0"
     assert env["FLOWCAST_API_PORT"] == "8000"
-    assert any(resolve(str(port)).endswith(":8000") for port in api["ports"])
+    assert [resolve(str(port)) for port in api["ports"]] == ["127.0.0.1:8000:8000"]
 
 
 def test_kafka_init_creates_the_live_feeds_mark_topic_compacted() -> None:
