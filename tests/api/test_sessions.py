@@ -4,6 +4,7 @@ re-check period), token versions, and the per-user and per-address caps."""
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -19,6 +20,7 @@ from websockets.sync.client import ClientConnection, connect
 from api.main import create_app
 from api.security import Role, issue_token
 from api.users import USERS
+from flowcast.embedded import EmbeddedRedis
 from flowcast.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -214,3 +216,37 @@ def test_websockets_are_capped_per_user_and_per_address(live: Gateway) -> None:
         time.sleep(0.05)
     with live.ws(token) as again:
         assert first(again)["type"] == "snapshot"
+
+
+def test_redis_failures_in_a_session_are_answered_not_logged_as_tracebacks(
+    tmp_path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with EmbeddedRedis(log_dir=tmp_path) as server:
+        settings = Settings(
+            redis_url=server.url,
+            admin_password=ADMIN_PASSWORD,
+            jwt_secret="a-test-secret-that-is-long-enough-0123456789",
+            ws_auth_recheck_s=RECHECK_S,
+        )
+        app = create_app(settings)
+        with serving(app) as port:
+            live = Gateway(port, app.state.gateway)
+            token = live.login("admin", ADMIN_PASSWORD)
+            with live.ws(token) as ws:
+                assert first(ws)["type"] == "snapshot"
+                server.kill()
+                ws.send('{"action": "subscribe", "sensors": ["4264"]}')
+                reply = first(ws)
+                assert reply == {
+                    "type": "error",
+                    "detail": "Redis is unavailable; try again shortly",
+                }
+                with pytest.raises(TimeoutError):  # the re-check cannot run: the session stays
+                    ws.recv(timeout=2 * RECHECK_S + 0.5)
+            # a new session: its account is still cached, so it is accepted, then closed when
+            # its first snapshot cannot be read
+            with live.ws(token) as again:
+                code, reason, _ = closed_within(again, 10)
+            assert (code, reason) == (1011, "Redis is unavailable; try again shortly")
+    tracebacks = [r for r in caplog.records if r.exc_info and r.levelno >= logging.ERROR]
+    assert tracebacks == [], [r.getMessage() for r in tracebacks]
