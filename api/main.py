@@ -92,7 +92,7 @@ def create_app(settings: Settings, redis: Redis | None = None) -> FastAPI:
     """Build a gateway app; ``redis`` (async client) defaults to one built from settings."""
     for secret in settings.secrets():
         redaction.register_secret(secret)
-    require_production_secrets(settings)
+    require_production_secrets(settings, gateway=True)
     gateway = Gateway(
         settings=settings,
         redis=redis if redis is not None else connect_redis(settings),

@@ -114,15 +114,17 @@ def weakness(secret: str | None, rule: Rule) -> str | None:
     return None
 
 
-def production_problems(settings: Settings, *, needs_kafka: bool = False) -> list[str]:
+def production_problems(
+    settings: Settings, *, gateway: bool = False, kafka: bool = False
+) -> list[str]:
     """What this configuration lacks to run in production (empty when it is fine).
 
-    The JWT secret, the admin password and the metrics token when set, the Redis password
-    (required), and with ``needs_kafka`` the Kafka SASL credentials (required).
+    Always: the Redis password (required), and the admin password and metrics token when
+    set; with ``gateway`` the JWT secret; with ``kafka`` the Kafka SASL credentials.
     """
-    checks: list[tuple[str, str | None, Rule]] = [
-        ("FLOWCAST_JWT_SECRET", settings.jwt_secret, SECRET)
-    ]
+    checks: list[tuple[str, str | None, Rule]] = []
+    if gateway:
+        checks.append(("FLOWCAST_JWT_SECRET", settings.jwt_secret, SECRET))
     if settings.admin_password is not None:
         checks.append(("FLOWCAST_ADMIN_PASSWORD", settings.admin_password, PASSWORD))
     if settings.metrics_token is not None:
@@ -130,7 +132,7 @@ def production_problems(settings: Settings, *, needs_kafka: bool = False) -> lis
     redis_password = urlsplit(settings.redis_url).password if settings.redis_url else None
     checks.append(("the password in FLOWCAST_REDIS_URL", redis_password, PASSWORD))
     problems = [f"{name} {why}" for name, value, rule in checks if (why := weakness(value, rule))]
-    if needs_kafka:
+    if kafka:
         if settings.kafka_security_protocol in {"PLAINTEXT", "SSL"}:
             problems.append("FLOWCAST_KAFKA_SECURITY_PROTOCOL must use SASL in production")
         why = weakness(settings.kafka_password, PASSWORD)
@@ -139,10 +141,12 @@ def production_problems(settings: Settings, *, needs_kafka: bool = False) -> lis
     return problems
 
 
-def require_production_secrets(settings: Settings, *, needs_kafka: bool = False) -> None:
+def require_production_secrets(
+    settings: Settings, *, gateway: bool = False, kafka: bool = False
+) -> None:
     """``ValueError`` listing every weak or missing secret, in production only."""
     if settings.environment != "production":
         return
-    problems = production_problems(settings, needs_kafka=needs_kafka)
+    problems = production_problems(settings, gateway=gateway, kafka=kafka)
     if problems:
         raise ValueError("refusing to start in production: " + "; ".join(problems))

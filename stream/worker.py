@@ -33,7 +33,7 @@ def run_worker(settings: Settings, *, track: bool = True) -> None:
         redaction.register_secret(secret)
     redaction.install()
     try:
-        require_production_secrets(settings, needs_kafka=True)
+        require_production_secrets(settings, kafka=True)
     except ValueError as exc:
         sys.exit(str(exc))
     ensure_topics(settings.kafka_bootstrap, settings)

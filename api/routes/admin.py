@@ -18,7 +18,7 @@ def _child_env(gateway: GatewayDep) -> dict[str, str]:
     """Point the replay child at the same broker (with the same credentials) and Redis as
     this gateway."""
     settings = gateway.settings
-    env = {"FLOWCAST_KAFKA_SECURITY_PROTOCOL": settings.kafka_security_protocol}
+    env: dict[str, str] = {"FLOWCAST_KAFKA_SECURITY_PROTOCOL": settings.kafka_security_protocol}
     optional = {
         "FLOWCAST_KAFKA_BOOTSTRAP": settings.kafka_bootstrap,
         "FLOWCAST_REDIS_URL": settings.redis_url,
