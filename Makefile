@@ -36,6 +36,7 @@ bench: $(STAMP)  ## benchmarks, JSON results under bench-results/
 	$(BIN)/flowcast bench pipeline --records 60000 --workers 2 --json bench-results/pipeline-2-workers.json
 	$(BIN)/flowcast bench api --seconds 10 --connections 50 --json bench-results/api.json
 	$(BIN)/flowcast bench ws --clients 1000 --messages 50 --rate 5 --json bench-results/ws.json
+	$(BIN)/flowcast bench login --seconds 10 --connections 32 --json bench-results/login.json
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache bench-results

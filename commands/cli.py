@@ -353,5 +353,19 @@ def bench_ws(
     run_ws_bench(get_settings(), clients=clients, messages=messages, rate=rate, json_path=json_path)
 
 
+@bench_app.command("login")
+def bench_login(
+    seconds: Annotated[float, typer.Option(min=1, help="duration of the flood")] = 10.0,
+    connections: Annotated[int, typer.Option(min=1, help="concurrent flooding clients")] = 32,
+    json_path: Annotated[Path, typer.Option("--json", help="where to write the result")] = Path(
+        "bench-login.json"
+    ),
+) -> None:
+    """A legitimate login's latency during a flood of random logins (and without, same run)."""
+    from commands.bench.login import run_login_bench
+
+    run_login_bench(get_settings(), seconds=seconds, connections=connections, json_path=json_path)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -6,8 +6,13 @@ answer (a Kafka metadata request, a Redis ``INFO`` from the very process we star
 stop with SIGTERM then SIGKILL and die with their parent (see `commands.processes`).
 
 >>> with EmbeddedRedis() as redis_server:
-...     redis_server.url.startswith("redis://127.0.0.1:")
+...     redis_server.url.startswith("redis://:") and "@127.0.0.1:" in redis_server.url
 True
+
+The embedded Redis requires a password, drawn per instance (per stack) unless given: it is
+written to a file only its owner can read and given to ``redis-server`` as its configuration
+file (never on the command line, which ``ps`` shows), and clients find it in `EmbeddedRedis.url`
+(``FLOWCAST_REDIS_URL`` for the stack's children).
 
 `services` picks external services from the settings when configured, embedded ones otherwise.
 """
@@ -16,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import socket
 import tempfile
 import uuid
@@ -247,10 +253,12 @@ def kafka_cluster_id(bootstrap: str, timeout_ms: int = 1000) -> str | None:
 
 
 class EmbeddedRedis(EmbeddedService):
-    """A ``redis-server`` on a loopback port; no persistence unless ``appendonly=True``.
+    """A ``redis-server`` on a loopback port, behind a password; no persistence unless
+    ``appendonly=True``.
 
     With ``appendonly=True`` the AOF lives in `data_dir` (default: ``<log_dir>/redis-data``),
     so `restart` (or a new instance on the same port and dir) finds the data again.
+    ``password``: drawn at random when not given (``""``: none, for tests of that case).
     """
 
     name = "redis"
@@ -264,22 +272,34 @@ class EmbeddedRedis(EmbeddedService):
         appendfsync: str = "always",
         data_dir: Path | None = None,
         start_timeout: float = 30.0,
+        password: str | None = None,
     ) -> None:
         super().__init__(port=port, log_dir=log_dir, start_timeout=start_timeout)
         self.appendonly = appendonly
         self.appendfsync = appendfsync
         self.data_dir = Path(data_dir or self.log_dir / "redis-data")
+        self.password = secrets.token_urlsafe(24) if password is None else password
 
     @property
     def url(self) -> str:
-        """``redis://host:port/0`` for Redis clients."""
-        return f"redis://{LOOPBACK}:{self.port}/0"
+        """``redis://:password@host:port/0`` for Redis clients."""
+        auth = f":{self.password}@" if self.password else ""
+        return f"redis://{auth}{LOOPBACK}:{self.port}/0"
+
+    def _config_file(self) -> Path:
+        """The ``requirepass`` configuration, readable by its owner only."""
+        path = self.data_dir / "auth.conf"
+        path.touch(mode=0o600, exist_ok=True)
+        path.chmod(0o600)
+        path.write_text(f"requirepass {self.password}\n" if self.password else "")
+        return path
 
     def command(self) -> list[str]:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         persistence = ["--appendonly", "yes", "--appendfsync", self.appendfsync]
         return [
             redis_server_bin(),
+            str(self._config_file()),
             *("--port", str(self.port), "--bind", LOOPBACK, "--daemonize", "no"),
             *("--save", "", "--dir", str(self.data_dir), "--logfile", ""),
             *(persistence if self.appendonly else ["--appendonly", "no"]),
@@ -288,7 +308,11 @@ class EmbeddedRedis(EmbeddedService):
     def answers(self) -> bool:
         """``INFO`` answers and reports the pid we started (not another server's)."""
         client = redis.Redis(
-            host=LOOPBACK, port=self.port, socket_timeout=1.0, retry=Retry(NoBackoff(), 0)
+            host=LOOPBACK,
+            port=self.port,
+            password=self.password or None,
+            socket_timeout=1.0,
+            retry=Retry(NoBackoff(), 0),
         )
         try:
             info = client.info("server")

@@ -4,6 +4,11 @@ A thin adapter: embedded (or configured) broker and Redis, the topics, then one 
 one gateway and a replay of ``data/paris`` as child processes, each with its own log file.
 Ctrl-C (or SIGTERM/SIGHUP) stops everything in reverse order; a child that dies unexpectedly
 stops the stack with a message naming it and its log. Children also die with this process.
+
+Secrets: the embedded Redis gets a password drawn for this stack, which the children receive
+in ``FLOWCAST_REDIS_URL``; the JWT secret is drawn too when unset. Neither is ever printed
+(the banner and failure messages go through `flowcast.redaction`); only a generated admin
+password is shown, since it is how the person at the console logs in.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from rich.console import Console
 
 from commands.embedded import Endpoints, port_open, services
 from commands.processes import ManagedProcess, ProcessExitedError
+from flowcast import redaction
 from flowcast.kafka_admin import ensure_topics
 from flowcast.settings import Settings
 from producers.bundled import bundled_data_dir
@@ -173,7 +179,7 @@ def run_stack(
         return 0
     except (ProcessExitedError, TimeoutError, OSError) as failure:
         out.print("flowcast up failed:", style="bold red")
-        out.print(str(failure), markup=False, highlight=False)
+        out.print(redaction.redact(str(failure)), markup=False, highlight=False)
         return 1
     finally:
         with _interrupts_ignored():
@@ -195,6 +201,8 @@ def _start(
     endpoints = stack.enter_context(services(settings, logs))
     ensure_topics(endpoints.kafka_bootstrap, settings)
     keys = make_secrets(settings)
+    for secret in (keys.jwt_secret, *settings.secrets()):
+        redaction.register_secret(secret)
     env = child_env(settings, endpoints, keys)
     children = {
         spec.name: _launch(stack, spec, env, logs, settings, ready_timeout) for spec in specs
@@ -241,17 +249,18 @@ def banner(
     keys: Secrets,
     children: Mapping[str, ManagedProcess],
 ) -> str:
-    """What a person needs to use the running stack (secrets shown only when generated)."""
+    """What a person needs to use the running stack: the admin password only when generated
+    (to log in); never the JWT secret nor the Redis password (the children have them)."""
     password = keys.admin_password if keys.generated_password else "(FLOWCAST_ADMIN_PASSWORD)"
-    jwt = keys.jwt_secret if keys.generated_jwt else "(FLOWCAST_JWT_SECRET)"
+    jwt = "generated for this run" if keys.generated_jwt else "from FLOWCAST_JWT_SECRET"
     logs = {**endpoints.logs, **{name: child.log_path for name, child in children.items()}}
     lines = [
         "[bold green]Flowcast is up[/]",
         f"  dashboard   {gateway_url(settings)}",
         f"  admin       user [bold]{settings.admin_user}[/]  password [bold]{password}[/]",
-        f"  JWT secret  {jwt}",
+        f"  JWT secret  {jwt} (not shown)",
         f"  kafka       {endpoints.kafka_bootstrap}",
-        f"  redis       {endpoints.redis_url}",
+        f"  redis       {redaction.redact(endpoints.redis_url)}",
         *(f"  log         {name:<7} {path}" for name, path in logs.items()),
         "  Ctrl-C stops everything.",
     ]

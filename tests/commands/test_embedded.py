@@ -93,9 +93,24 @@ def test_redis_set_get(redis_server: EmbeddedRedis) -> None:
         client.close()
 
 
+def test_redis_requires_its_password_and_keeps_it_off_the_command_line(
+    redis_server: EmbeddedRedis,
+) -> None:
+    anonymous = redis.Redis(host="127.0.0.1", port=redis_server.port)
+    with pytest.raises(redis.AuthenticationError):
+        anonymous.ping()
+    anonymous.close()
+    assert len(redis_server.password) >= 24
+    argv = Path(f"/proc/{redis_server.pid}/cmdline").read_bytes().decode()
+    assert redis_server.password not in argv
+    config = redis_server.data_dir / "auth.conf"
+    assert config.stat().st_mode & 0o077 == 0  # readable by its owner only
+    assert EmbeddedRedis().password != EmbeddedRedis().password  # one per stack
+
+
 def test_urls_name_loopback_ports(kafka: EmbeddedKafka, redis_server: EmbeddedRedis) -> None:
     assert kafka.bootstrap == f"127.0.0.1:{kafka.port}"
-    assert redis_server.url == f"redis://127.0.0.1:{redis_server.port}/0"
+    assert redis_server.url == f"redis://:{redis_server.password}@127.0.0.1:{redis_server.port}/0"
     assert kafka.port != redis_server.port
 
 

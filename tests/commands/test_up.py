@@ -18,10 +18,12 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from commands.embedded import free_port, port_open
+from commands.embedded import Endpoints, free_port, port_open
 from commands.processes import wait_until
 from commands.up import (
     ChildSpec,
+    Secrets,
+    banner,
     child_specs,
     gateway_url,
     make_secrets,
@@ -114,6 +116,15 @@ def test_secrets_are_generated_only_when_unset() -> None:
     assert not (given.generated_password or given.generated_jwt)
 
 
+def test_the_banner_shows_the_generated_admin_password_but_no_other_secret() -> None:
+    keys = Secrets("the-admin-password", "the-generated-jwt-secret-0123456789abc", True, True)
+    endpoints = Endpoints("127.0.0.1:9092", "redis://:the-redis-password-x1@127.0.0.1:6379/0")
+    text = banner(Settings(), endpoints, keys, {})
+    assert "the-admin-password" in text
+    assert "the-generated-jwt-secret" not in text and "the-redis-password" not in text
+    assert "redis://:[REDACTED]@127.0.0.1:6379/0" in text
+
+
 def test_gateway_url_uses_loopback_for_a_wildcard_bind() -> None:
     assert gateway_url(Settings(api_host="0.0.0.0", api_port=8123)) == "http://127.0.0.1:8123/"
 
@@ -138,6 +149,11 @@ def test_a_dying_child_is_named_and_everything_stops(tmp_path: Path) -> None:
     redis_url = re.search(r"redis\s+(redis://\S+)", text)
     assert redis_url is not None
     assert f"redis at {redis_url.group(1)}" in text  # the child got the embedded Redis URL
+    # ... with the stack's Redis password, which the console never shows
+    child_log = (tmp_path / "logs" / "worker.log").read_text()
+    password = re.search(r"redis://:([^@]+)@", child_log)
+    assert password is not None and len(password.group(1)) >= 24
+    assert password.group(1) not in text and "[REDACTED]" in redis_url.group(1)
     assert child_pids(os.getpid()) == before
     assert not port_open("127.0.0.1", settings.api_port)
 
