@@ -7,6 +7,7 @@ Ctrl-C or SIGTERM stops after the current page. Exit codes: 0 stopped, 1 broker 
 
 from __future__ import annotations
 
+import functools
 import logging
 import signal
 import threading
@@ -19,6 +20,9 @@ from kafka.errors import KafkaError
 from rich.console import Console
 
 from commands.replay import create_topics, kafka_bootstrap
+from flowcast import redaction
+from flowcast.kafka_auth import client_kwargs
+from flowcast.secret_strength import require_production_secrets
 from flowcast.settings import Settings
 from producers.live.api import hour_floor, records_url
 from producers.live.http_client import ApiClient
@@ -28,7 +32,7 @@ from producers.live.mark import FeedMark
 from producers.live.metrics import FeedMetrics
 from producers.live.pager import Pager
 from producers.live.status import FeedStatus, RedisStatusWriter
-from producers.publisher import Publisher, PublishError
+from producers.publisher import Publisher, PublishError, make_kafka_producer
 
 log = logging.getLogger("flowcast.live")
 EXIT_OK = 0
@@ -80,6 +84,14 @@ def run_live(settings: Settings, options: LiveOptions) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     for noisy in ("httpx", "kafka"):  # a line per request or connection is noise here
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    for secret in settings.secrets():
+        redaction.register_secret(secret)
+    redaction.install()
+    try:
+        require_production_secrets(settings, kafka=True)
+    except ValueError as exc:
+        log.error("%s", exc)
+        return EXIT_INPUT
     try:
         base = check_url(options.url)
     except ValueError as exc:
@@ -118,6 +130,7 @@ def _run(
             bootstrap,
             readings_topic=settings.readings_topic,
             deadletter_topic=settings.deadletter_topic,
+            factory=functools.partial(make_kafka_producer, security=client_kwargs(settings)),
             notify=log.warning,
         )
     )

@@ -14,9 +14,10 @@ marks every record this feed published there as published: none is sent twice.
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import suppress
 from datetime import datetime
 from typing import Any
@@ -27,6 +28,7 @@ from kafka.admin import NewTopic
 from kafka.errors import TopicAlreadyExistsError
 
 from flowcast.kafka_admin import admin_client
+from flowcast.kafka_auth import client_kwargs
 from flowcast.records import Reading
 from flowcast.settings import Settings
 from producers.live.mark import (
@@ -50,9 +52,11 @@ def mark_topic(settings: Settings) -> str:
     return f"{settings.readings_topic}.live-mark"
 
 
-def ensure_mark_topic(bootstrap: str, topic: str) -> None:
+def ensure_mark_topic(
+    bootstrap: str, topic: str, security: Mapping[str, Any] | None = None
+) -> None:
     """Create the mark topic (one partition, compacted) if it does not exist."""
-    with admin_client(bootstrap) as admin:
+    with admin_client(bootstrap, security=security) as admin:
         if topic in set(admin.list_topics()):
             return
         new = NewTopic(topic, 1, 1, topic_configs={"cleanup.policy": "compact"})
@@ -68,18 +72,21 @@ class KafkaState:
         bootstrap: str,
         settings: Settings,
         *,
-        producer_factory: Callable[[str], ProducerLike] = make_kafka_producer,
+        producer_factory: Callable[[str], ProducerLike] | None = None,
     ) -> None:
+        security = client_kwargs(settings)
         self.topics = {READINGS: settings.readings_topic, DEAD_LETTERS: settings.deadletter_topic}
         self.mark_topic = mark_topic(settings)
-        ensure_mark_topic(bootstrap, self.mark_topic)
+        ensure_mark_topic(bootstrap, self.mark_topic, security)
         self._consumer = KafkaConsumer(
             bootstrap_servers=bootstrap,
             client_id="flowcast-live",
             enable_auto_commit=False,
             bootstrap_timeout_ms=10_000,
+            **security,
         )
-        self._producer = producer_factory(bootstrap)
+        factory = producer_factory or functools.partial(make_kafka_producer, security=security)
+        self._producer = factory(bootstrap)
 
     def close(self) -> None:
         self._consumer.close()

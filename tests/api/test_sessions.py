@@ -20,7 +20,7 @@ from websockets.sync.client import ClientConnection, connect
 from api.main import create_app
 from api.security import Role, issue_token
 from api.users import USERS
-from flowcast.embedded import EmbeddedRedis
+from commands.embedded import EmbeddedRedis
 from flowcast.settings import Settings
 
 pytestmark = pytest.mark.integration
